@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+admin.site.site_header = "Admin Center support"
+admin.site.site_title = "Admin Center support"
+
+urlpatterns = [
+    path("", RedirectView.as_view(url="/console/", permanent=False)),
+    path("django-admin/", admin.site.urls),
+    path("", include("sso.urls")),
+]

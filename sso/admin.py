@@ -1,0 +1,145 @@
+"""Django admin for support staff: look, search, filter; events are read-only."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.http import HttpRequest
+
+from sso.models import (
+    AuditEvent,
+    IdPCertificate,
+    LoginEvent,
+    Membership,
+    Organization,
+    SSOProfile,
+    TrustedDomain,
+    User,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    ordering = ["email"]
+    list_display = ["email", "first_name", "last_name", "is_active", "is_staff", "date_joined"]
+    list_filter = ["is_active", "is_staff", "memberships__role"]
+    search_fields = ["email", "first_name", "last_name", "memberships__organization__name"]
+    fieldsets = [
+        (None, {"fields": ["email", "password"]}),
+        ("Name", {"fields": ["first_name", "last_name"]}),
+        ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser", "groups"]}),
+        ("Dates", {"fields": ["last_login", "date_joined"]}),
+    ]
+    add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "enforce_sso", "created_at"]
+    search_fields = ["name", "slug", "trusted_domains__domain", "memberships__user__email"]
+    list_filter = ["enforce_sso"]
+    inlines = [MembershipInline]
+
+
+class IdPCertificateInline(admin.TabularInline):
+    model = IdPCertificate
+    extra = 0
+    fields = ["fingerprint_sha256", "subject", "not_before", "not_after"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class TrustedDomainInline(admin.TabularInline):
+    model = TrustedDomain
+    extra = 0
+    fields = ["domain", "verification_state", "verified_at"]
+    readonly_fields = ["domain"]
+
+
+@admin.register(SSOProfile)
+class SSOProfileAdmin(admin.ModelAdmin):
+    list_display = ["name", "sid", "organization", "idp_kind", "status", "last_test_outcome"]
+    list_filter = ["status", "idp_kind", "last_test_outcome"]
+    search_fields = [
+        "sid",
+        "name",
+        "idp_issuer",
+        "organization__name",
+        "organization__slug",
+        "domains__domain",
+    ]
+    list_select_related = ["organization"]
+    # The SP private key never appears here, not even encrypted.
+    exclude = ["sp_private_key_encrypted"]
+    readonly_fields = [
+        "sid",
+        "sp_certificate_pem",
+        "created_at",
+        "updated_at",
+        "created_by",
+        "updated_by",
+        "last_test_outcome",
+        "last_test_code",
+        "last_tested_at",
+    ]
+    inlines = [IdPCertificateInline, TrustedDomainInline]
+
+
+@admin.register(IdPCertificate)
+class IdPCertificateAdmin(ReadOnlyAdmin):
+    list_display = ["subject", "fingerprint_sha256", "not_after", "profile"]
+    search_fields = ["fingerprint_sha256", "subject", "profile__sid", "profile__organization__name"]
+    list_filter = ["not_after"]
+    list_select_related = ["profile"]
+
+
+@admin.register(TrustedDomain)
+class TrustedDomainAdmin(admin.ModelAdmin):
+    list_display = ["domain", "organization", "profile", "verification_state", "verified_at"]
+    list_filter = ["verification_state"]
+    search_fields = ["domain", "organization__name", "profile__sid"]
+    list_select_related = ["organization", "profile"]
+    readonly_fields = ["domain", "organization", "profile", "verification_token", "created_at"]
+
+
+@admin.register(LoginEvent)
+class LoginEventAdmin(ReadOnlyAdmin):
+    list_display = [
+        "created_at",
+        "outcome",
+        "reason",
+        "email",
+        "organization",
+        "profile_sid",
+        "is_test",
+    ]
+    list_filter = ["outcome", "reason", "is_test"]
+    search_fields = ["email", "profile_sid", "idp_issuer", "assertion_id", "organization__name"]
+    list_select_related = ["organization"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "action", "actor", "organization", "profile_sid"]
+    list_filter = ["action"]
+    search_fields = ["profile_sid", "actor__email", "organization__name"]
+    list_select_related = ["actor", "organization"]
+    date_hierarchy = "created_at"

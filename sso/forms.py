@@ -1,0 +1,121 @@
+"""Forms: one per wizard step or page. They check single fields; services check across rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from sso.models import IdPKind, Role
+from sso.validators import (
+    CertificateInfo,
+    normalize_domain_pattern,
+    parse_certificate,
+    validate_https_url,
+    validate_issuer,
+)
+
+
+class DomainListWidget(forms.Widget):
+    """Several `domains` inputs of one name; also accepts one comma/newline separated text."""
+
+    template_name = "sso/widgets/domain_list.html"
+
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> list[str]:
+        values = data.getlist(name) if hasattr(data, "getlist") else data.get(name, [])
+        if isinstance(values, str):
+            values = [values]
+        parts: list[str] = []
+        for value in values:
+            parts.extend(value.replace(",", "\n").splitlines())
+        return [part.strip() for part in parts if part.strip()]
+
+    def get_context(self, name: str, value: Any, attrs: dict | None) -> dict:
+        context = super().get_context(name, value, attrs)
+        context["widget"]["values"] = list(value or []) or [""]
+        return context
+
+
+class DomainListField(forms.Field):
+    widget = DomainListWidget
+    default_error_messages = {
+        "required": "Add at least one trusted domain, such as example.com.",
+        "duplicate": "Each domain may be listed once.",
+    }
+
+    def to_python(self, value: Any) -> list[str]:
+        return list(value or [])
+
+    def validate(self, value: list[str]) -> None:
+        if self.required and not value:
+            raise ValidationError(self.error_messages["required"], code="required")
+
+    def clean(self, value: Any) -> list[str]:
+        raw = self.to_python(value)
+        self.validate(raw)
+        domains: list[str] = []
+        errors: list[ValidationError] = []
+        for position, text in enumerate(raw, start=1):
+            try:
+                domains.append(normalize_domain_pattern(text))
+            except ValidationError as exc:
+                errors.append(
+                    ValidationError(
+                        "Domain %(position)s: %(message)s",
+                        code=exc.code,
+                        params={"position": position, "message": exc.messages[0]},
+                    )
+                )
+        if errors:
+            raise ValidationError(errors)
+        if len(set(domains)) != len(domains):
+            raise ValidationError(self.error_messages["duplicate"], code="duplicate")
+        return domains
+
+
+class IdPSettingsForm(forms.Form):
+    """The IdP side of a profile, typed by hand or filled from pasted IdP metadata."""
+
+    name = forms.CharField(label="Friendly name", max_length=100)
+    idp_kind = forms.ChoiceField(
+        label="Identity provider", choices=IdPKind.choices, initial=IdPKind.OTHER
+    )
+    idp_issuer = forms.CharField(label="Issuer ID/URL", required=False, max_length=2048)
+    idp_sso_url = forms.CharField(label="Single sign-on URL", required=False, max_length=1024)
+    certificate = forms.CharField(
+        label="X.509 signing certificate",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),
+    )
+    default_redirect_url = forms.CharField(
+        label="Default redirect URL", required=False, max_length=1024
+    )
+    domains = DomainListField(label="Trusted domains", required=False)
+    allow_idp_initiated = forms.BooleanField(label="Allow IdP-initiated login", required=False)
+    jit_provisioning = forms.BooleanField(
+        label="Create users on first login", required=False, initial=True
+    )
+    jit_role = forms.ChoiceField(
+        label="Role of new users", choices=Role.choices, initial=Role.MEMBER
+    )
+
+    def __init__(self, *args: Any, has_certificate: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.has_certificate = has_certificate
+
+    def clean_idp_issuer(self) -> str:
+        return validate_issuer(self.cleaned_data["idp_issuer"])
+
+    def clean_idp_sso_url(self) -> str:
+        return validate_https_url(self.cleaned_data["idp_sso_url"])
+
+    def clean_certificate(self) -> CertificateInfo | None:
+        text = self.cleaned_data["certificate"]
+        if not text.strip() and self.has_certificate:
+            return None
+        return parse_certificate(text)
+
+    def clean_default_redirect_url(self) -> str:
+        url = self.cleaned_data["default_redirect_url"].strip()
+        return validate_https_url(url) if url else ""

@@ -1,0 +1,348 @@
+"""Tenancy and SSO data model: organizations, people, SSO profiles and what they record."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+
+def new_profile_sid() -> str:
+    return "JI" + secrets.token_hex(16)
+
+
+def new_verification_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra: object) -> User:
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra: object) -> User:
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: object) -> User:
+        extra.update(is_staff=True, is_superuser=True)
+        return self._create_user(email, password, **extra)
+
+    def get_by_natural_key(self, email: str) -> User:
+        return self.get(email__iexact=email)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person; the email address is the identity, unique case-insensitively."""
+
+    email = models.EmailField("email address", max_length=254, unique=True)
+    first_name = models.CharField(max_length=150, blank=True)
+    last_name = models.CharField(max_length=150, blank=True)
+    is_staff = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="user_email_unique_ci"),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def clean(self) -> None:
+        super().clean()
+        self.email = self.__class__.objects.normalize_email(self.email).lower()
+
+    def get_full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def get_short_name(self) -> str:
+        return self.first_name
+
+
+class Organization(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=60, unique=True)
+    enforce_sso = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    ADMIN = "admin", "Admin"
+    MEMBER = "member", "Member"
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    created_just_in_time = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "organization"], name="membership_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.organization} ({self.role})"
+
+    @property
+    def can_administer(self) -> bool:
+        return self.role in (Role.OWNER, Role.ADMIN)
+
+
+class IdPKind(models.TextChoices):
+    OKTA = "okta", "Okta"
+    ENTRA_ID = "entra_id", "Microsoft Entra ID"
+    GOOGLE = "google", "Google Workspace"
+    ONELOGIN = "onelogin", "OneLogin"
+    PINGFEDERATE = "pingfederate", "PingFederate"
+    ADFS = "adfs", "ADFS"
+    CITRIX = "citrix", "Citrix NetScaler"
+    JUMPCLOUD = "jumpcloud", "JumpCloud"
+    OTHER = "other", "Other/Generic SAML 2.0"
+
+
+class ProfileStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    CONFIGURED = "configured", "Configured"
+    TESTED = "tested", "Tested"
+    ACTIVE = "active", "Active"
+    DISABLED = "disabled", "Disabled"
+
+
+class TestOutcome(models.TextChoices):
+    SUCCESS = "success", "Success"
+    FAILURE = "failure", "Failure"
+
+
+class SSOProfile(models.Model):
+    """One IdP connection of an organization, addressed publicly by its sid."""
+
+    sid = models.CharField(max_length=34, unique=True, default=new_profile_sid, editable=False)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="sso_profiles"
+    )
+    name = models.CharField("friendly name", max_length=100)
+    idp_kind = models.CharField(
+        "identity provider", max_length=20, choices=IdPKind.choices, default=IdPKind.OTHER
+    )
+    idp_issuer = models.CharField("issuer ID/URL", max_length=1024, blank=True)
+    idp_sso_url = models.URLField("single sign-on URL", max_length=1024, blank=True)
+    default_redirect_url = models.URLField(max_length=1024, blank=True)
+    allow_idp_initiated = models.BooleanField("allow IdP-initiated login", default=False)
+    jit_provisioning = models.BooleanField("create users on first login", default=True)
+    jit_role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    status = models.CharField(
+        max_length=12, choices=ProfileStatus.choices, default=ProfileStatus.DRAFT
+    )
+    sp_certificate_pem = models.TextField(editable=False)
+    sp_private_key_encrypted = models.TextField(editable=False)
+    last_test_outcome = models.CharField(max_length=10, choices=TestOutcome.choices, blank=True)
+    last_test_code = models.CharField(max_length=40, blank=True)
+    last_tested_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["organization", "name"]
+        verbose_name = "SSO profile"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(sid__regex=r"^JI[0-9a-f]{32}$"), name="profile_sid_format"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.sid})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == ProfileStatus.ACTIVE
+
+    @property
+    def is_configured(self) -> bool:
+        return bool(self.idp_issuer and self.idp_sso_url)
+
+
+class IdPCertificate(models.Model):
+    """An IdP signing certificate; a profile trusts up to two so a rotation has no downtime."""
+
+    MAX_PER_PROFILE = 2
+
+    profile = models.ForeignKey(SSOProfile, on_delete=models.CASCADE, related_name="certificates")
+    pem = models.TextField()
+    fingerprint_sha256 = models.CharField(max_length=95)
+    subject = models.CharField(max_length=1024)
+    issuer = models.CharField(max_length=1024)
+    not_before = models.DateTimeField()
+    not_after = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-not_after"]
+        verbose_name = "IdP certificate"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["profile", "fingerprint_sha256"], name="certificate_unique_per_profile"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} ({self.fingerprint_sha256[:23]}…)"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.not_after <= timezone.now()
+
+
+class VerificationState(models.TextChoices):
+    UNVERIFIED = "unverified", "Unverified"
+    VERIFIED = "verified", "Verified"
+    FAILED = "failed", "Failed"
+
+
+class TrustedDomain(models.Model):
+    """An email domain (exact, or `*.` wildcard) whose users a profile may sign in."""
+
+    profile = models.ForeignKey(SSOProfile, on_delete=models.CASCADE, related_name="domains")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="trusted_domains"
+    )
+    domain = models.CharField(
+        max_length=255, help_text="Lower-case IDNA, e.g. acme.com or *.acme.com"
+    )
+    verification_state = models.CharField(
+        max_length=12, choices=VerificationState.choices, default=VerificationState.UNVERIFIED
+    )
+    verification_token = models.CharField(max_length=64, default=new_verification_token)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["domain"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "domain"], name="domain_unique_per_organization"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.domain
+
+    @property
+    def is_wildcard(self) -> bool:
+        return self.domain.startswith("*.")
+
+    @property
+    def base_domain(self) -> str:
+        return self.domain.removeprefix("*.")
+
+    def matches(self, email_domain: str) -> bool:
+        if self.is_wildcard:
+            return email_domain.endswith("." + self.base_domain)
+        return email_domain == self.domain
+
+
+class LoginOutcome(models.TextChoices):
+    SUCCESS = "success", "Success"
+    FAILURE = "failure", "Failure"
+
+
+class LoginEvent(models.Model):
+    """One SSO attempt, success or failure, with its reason code."""
+
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="login_events"
+    )
+    profile = models.ForeignKey(
+        SSOProfile, null=True, blank=True, on_delete=models.SET_NULL, related_name="login_events"
+    )
+    profile_sid = models.CharField(max_length=34, blank=True, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    outcome = models.CharField(max_length=10, choices=LoginOutcome.choices)
+    reason = models.CharField(max_length=40)
+    is_test = models.BooleanField(default=False)
+    email = models.CharField(max_length=254, blank=True)
+    idp_issuer = models.CharField(max_length=1024, blank=True)
+    assertion_id = models.CharField(max_length=256, blank=True)
+    in_response_to = models.CharField(max_length=256, blank=True)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.outcome} {self.reason}"
+
+
+class AuditAction(models.TextChoices):
+    CREATED = "created", "Created"
+    CHANGED = "changed", "Changed"
+    TESTED = "tested", "Tested"
+    ACTIVATED = "activated", "Activated"
+    ACTIVATED_WITHOUT_TEST = "activated_without_test", "Activated without a test"
+    DISABLED = "disabled", "Disabled"
+    DELETED = "deleted", "Deleted"
+    DOMAIN_VERIFIED = "domain_verified", "Domain verified"
+
+
+class AuditEvent(models.Model):
+    """Who changed what on a profile, and when. Never holds secret values."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="audit_events"
+    )
+    profile = models.ForeignKey(
+        SSOProfile, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+    )
+    profile_sid = models.CharField(max_length=34, blank=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=30, choices=AuditAction.choices)
+    changes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.action} {self.profile_sid}"

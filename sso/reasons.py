@@ -1,0 +1,100 @@
+"""Why an SSO login was refused: stable codes, admin sentences and safe end-user messages."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from django.db import models
+
+
+class Reason(models.TextChoices):
+    OK = "ok", "Signed in."
+    RESPONSE_UNSIGNED = "response_unsigned", "The SAML Response is not signed."
+    ASSERTION_UNSIGNED = "assertion_unsigned", "The SAML Assertion is not signed."
+    SIGNATURE_INVALID = (
+        "signature_invalid",
+        "A signature does not verify with the configured IdP certificates.",
+    )
+    ENCRYPTED_ASSERTION_UNSUPPORTED = (
+        "encrypted_assertion_unsupported",
+        "The assertion is encrypted; encrypted assertions are not supported.",
+    )
+    WEAK_SIGNATURE_ALGORITHM = (
+        "weak_signature_algorithm",
+        "The response is signed with SHA-1, which is refused.",
+    )
+    ISSUER_MISMATCH = "issuer_mismatch", "The Issuer is not the profile's IdP Issuer."
+    AUDIENCE_MISMATCH = "audience_mismatch", "The Audience is not this profile's SP Entity ID."
+    DESTINATION_MISMATCH = "destination_mismatch", "The Destination is not this profile's ACS URL."
+    RECIPIENT_MISMATCH = "recipient_mismatch", "The Recipient is not this profile's ACS URL."
+    NOT_YET_VALID = "not_yet_valid", "The assertion is not valid yet."
+    EXPIRED = "expired", "The assertion has expired."
+    UNKNOWN_IN_RESPONSE_TO = (
+        "unknown_in_response_to",
+        "The response answers a request this browser did not make, or one already used.",
+    )
+    UNSOLICITED_NOT_ALLOWED = (
+        "unsolicited_not_allowed",
+        "IdP-initiated login is not allowed for this profile.",
+    )
+    REPLAYED_ASSERTION = "replayed_assertion", "This assertion was already used."
+    MISSING_NAMEID = "missing_nameid", "The assertion has no NameID."
+    NAMEID_FORMAT = "nameid_format", "The NameID is not an email address of format emailAddress."
+    DOMAIN_NOT_TRUSTED = (
+        "domain_not_trusted",
+        "The email's domain is not a trusted domain of this profile.",
+    )
+    IDP_STATUS_ERROR = "idp_status_error", "The IdP answered with an error status."
+    MALFORMED_RESPONSE = "malformed_response", "The response is not a well-formed SAML Response."
+    PROFILE_INACTIVE = "profile_inactive", "The SSO profile is not active."
+    USER_NOT_PROVISIONED = (
+        "user_not_provisioned",
+        "No account exists for this email and the profile does not create users.",
+    )
+    USER_INACTIVE = "user_inactive", "The account is deactivated."
+    INTERNAL_ERROR = "internal_error", "An unexpected error occurred while checking the response."
+
+
+# What the person at the browser is told: enough to act on, nothing an attacker can use.
+USER_MESSAGES = {
+    Reason.PROFILE_INACTIVE: "Single sign-on is not turned on for your organization.",
+    Reason.USER_NOT_PROVISIONED: (
+        "Your organization has not given you an account yet. Ask your administrator for access."
+    ),
+    Reason.USER_INACTIVE: "Your account is deactivated. Ask your administrator for access.",
+    Reason.DOMAIN_NOT_TRUSTED: (
+        "Your email address is not in a domain your organization allows to sign in here."
+    ),
+    Reason.EXPIRED: "The sign-in took too long. Please start again.",
+    Reason.NOT_YET_VALID: "The sign-in could not be completed. Please start again.",
+    Reason.UNKNOWN_IN_RESPONSE_TO: (
+        "This sign-in was already used or has expired. Please start again."
+    ),
+    Reason.REPLAYED_ASSERTION: "This sign-in was already used. Please start again.",
+    Reason.IDP_STATUS_ERROR: "Your identity provider did not sign you in.",
+}
+DEFAULT_USER_MESSAGE = (
+    "We could not sign you in with single sign-on. Your administrator can look up what went "
+    "wrong with the support reference below."
+)
+
+_BAD_REQUEST = {Reason.MALFORMED_RESPONSE}
+
+
+class LoginRefused(Exception):
+    """An SSO login that must not go through; `detail` is for the login event, never the user."""
+
+    def __init__(self, reason: Reason, **detail: Any) -> None:
+        super().__init__(reason.value)
+        self.reason = reason
+        self.detail = detail
+        self.claims: dict[str, str] = {}
+
+    @property
+    def status(self) -> HTTPStatus:
+        return HTTPStatus.BAD_REQUEST if self.reason in _BAD_REQUEST else HTTPStatus.FORBIDDEN
+
+    @property
+    def user_message(self) -> str:
+        return USER_MESSAGES.get(self.reason, DEFAULT_USER_MESSAGE)

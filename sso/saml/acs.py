@@ -1,0 +1,240 @@
+"""The Assertion Consumer Service pipeline: from a posted SAMLResponse to a verified login.
+
+Order matters. Shape and claims are checked first on the untrusted document (they can only
+refuse), then pysaml2 verifies both signatures with the profile's certificates through the
+xmlsec1 backend, and only then is anything remembered: the assertion id for replay
+protection and the consumed AuthnRequest id.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+import logging
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from djangosaml2.overrides import Saml2Client
+from saml2 import BINDING_HTTP_POST
+from saml2.response import (
+    IncorrectlySigned,
+    StatusError,
+    UnsolicitedResponse,
+    VerificationError,
+)
+from saml2.saml import NAMEID_FORMAT_EMAILADDRESS
+from saml2.sigver import MissingKey, SignatureError
+from saml2.validate import ResponseLifetimeExceed, ToEarly
+
+from sso import selectors
+from sso.models import SSOProfile
+from sso.reasons import LoginRefused, Reason
+from sso.saml.checks import ResponseFacts, check_claims, read_response
+from sso.saml.config import sp_acs_url, sp_config_for, sp_entity_id
+from sso.saml.requests import PendingRequest, pending_request_consume, pending_request_find
+
+logger = logging.getLogger(__name__)
+
+FIRST_NAME_ATTRIBUTES = (
+    "givenName",
+    "given_name",
+    "first_name",
+    "firstName",
+    "urn:oid:2.5.4.42",
+    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname",
+)
+LAST_NAME_ATTRIBUTES = (
+    "sn",
+    "surname",
+    "last_name",
+    "lastName",
+    "urn:oid:2.5.4.4",
+    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname",
+)
+_REPLAY_KEY = "sso:assertion-seen:{}"
+_MAX_REPLAY_WINDOW = dt.timedelta(days=1)
+
+
+@dataclass
+class VerifiedLogin:
+    profile: SSOProfile
+    email: str
+    name_id_format: str
+    issuer: str
+    assertion_id: str
+    in_response_to: str
+    pending: PendingRequest | None
+    attributes: dict[str, list[str]] = field(default_factory=dict)
+    signature_algorithms: list[str] = field(default_factory=list)
+
+    @property
+    def claims(self) -> dict[str, str]:
+        return {
+            "email": self.email,
+            "issuer": self.issuer,
+            "assertion_id": self.assertion_id,
+            "in_response_to": self.in_response_to,
+        }
+
+    @property
+    def first_name(self) -> str:
+        return _first_value(self.attributes, FIRST_NAME_ATTRIBUTES)
+
+    @property
+    def last_name(self) -> str:
+        return _first_value(self.attributes, LAST_NAME_ATTRIBUTES)
+
+
+def _first_value(attributes: dict[str, list[str]], names: tuple[str, ...]) -> str:
+    for name in names:
+        values = attributes.get(name)
+        if values:
+            return str(values[0]).strip()[:150]
+    return ""
+
+
+def _replay_key(issuer: str, assertion_id: str) -> str:
+    return _REPLAY_KEY.format(hashlib.sha256(f"{issuer}\0{assertion_id}".encode()).hexdigest())
+
+
+def _decode(saml_response: str) -> bytes:
+    try:
+        return base64.b64decode(saml_response, validate=False)
+    except (binascii.Error, ValueError):
+        raise LoginRefused(Reason.MALFORMED_RESPONSE, problem="not base64") from None
+
+
+def _pending_request(
+    facts: ResponseFacts, profile: SSOProfile, token: str | None
+) -> PendingRequest | None:
+    answered = {facts.in_response_to, *facts.subject_in_response_to} - {""}
+    if len(answered) > 1:
+        raise LoginRefused(Reason.UNKNOWN_IN_RESPONSE_TO, problem="conflicting InResponseTo values")
+    if not answered:
+        if not profile.allow_idp_initiated:
+            raise LoginRefused(Reason.UNSOLICITED_NOT_ALLOWED)
+        return None
+    request_id = answered.pop()
+    pending = pending_request_find(request_id=request_id, sid=profile.sid, token=token)
+    if pending is None:
+        raise LoginRefused(Reason.UNKNOWN_IN_RESPONSE_TO, in_response_to=request_id)
+    return pending
+
+
+def _verify_signatures(profile: SSOProfile, saml_response: str, pending: PendingRequest | None):  # noqa: ANN202
+    """pysaml2 verifies both signatures against the profile's certificates, and the rest again."""
+    client = Saml2Client(sp_config_for(profile, allow_unsolicited=pending is None))
+    outstanding = {pending.request_id: pending.relay_state} if pending else {}
+    try:
+        verified = client.parse_authn_request_response(
+            saml_response, BINDING_HTTP_POST, outstanding
+        )
+    except (SignatureError, IncorrectlySigned, MissingKey):
+        raise LoginRefused(Reason.SIGNATURE_INVALID) from None
+    except ResponseLifetimeExceed:
+        raise LoginRefused(Reason.EXPIRED) from None
+    except ToEarly:
+        raise LoginRefused(Reason.NOT_YET_VALID) from None
+    except UnsolicitedResponse:
+        raise LoginRefused(Reason.UNKNOWN_IN_RESPONSE_TO) from None
+    except StatusError:
+        raise LoginRefused(Reason.IDP_STATUS_ERROR) from None
+    except VerificationError as exc:
+        raise LoginRefused(Reason.MALFORMED_RESPONSE, problem=exc.__class__.__name__) from None
+    if verified is None or verified.assertion is None:
+        raise LoginRefused(Reason.MALFORMED_RESPONSE, problem="refused by the SAML library")
+    return verified
+
+
+def _email_from(name_id: object) -> tuple[str, str]:
+    if name_id is None or not (getattr(name_id, "text", None) or "").strip():
+        raise LoginRefused(Reason.MISSING_NAMEID)
+    name_format = getattr(name_id, "format", None) or ""
+    if name_format != NAMEID_FORMAT_EMAILADDRESS:
+        raise LoginRefused(Reason.NAMEID_FORMAT, received=name_format or "(none)")
+    email = name_id.text.strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise LoginRefused(Reason.NAMEID_FORMAT, problem="NameID is not an email address") from None
+    return email, name_format
+
+
+def verify_response(
+    *, profile: SSOProfile, saml_response: str, token: str | None, now: dt.datetime | None = None
+) -> VerifiedLogin:
+    """Verify a posted SAMLResponse for this profile; raise LoginRefused with the reason.
+
+    A refusal carries what the response claimed (`refusal.claims`) for the login event.
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    facts, _ = read_response(_decode(saml_response), allow_sha1=settings.SSO_ALLOW_SHA1_SIGNATURES)
+    try:
+        return _verify(
+            profile=profile, saml_response=saml_response, facts=facts, token=token, now=now
+        )
+    except LoginRefused as refusal:
+        refusal.claims = {
+            "issuer": facts.issuer,
+            "assertion_id": facts.assertion_id,
+            "in_response_to": facts.in_response_to,
+            "email": refusal.claims.get("email", ""),
+        }
+        raise
+
+
+def _verify(
+    *,
+    profile: SSOProfile,
+    saml_response: str,
+    facts: ResponseFacts,
+    token: str | None,
+    now: dt.datetime,
+) -> VerifiedLogin:
+    skew = dt.timedelta(seconds=settings.SSO_CLOCK_SKEW_SECONDS)
+    check_claims(
+        facts,
+        issuer=profile.idp_issuer,
+        entity_id=sp_entity_id(profile),
+        acs_url=sp_acs_url(profile),
+        now=now,
+        skew=skew,
+    )
+    replay_key = _replay_key(facts.issuer, facts.assertion_id)
+    if cache.get(replay_key):
+        raise LoginRefused(Reason.REPLAYED_ASSERTION, assertion_id=facts.assertion_id)
+    pending = _pending_request(facts, profile, token)
+
+    verified = _verify_signatures(profile, saml_response, pending)
+    if verified.assertion.id != facts.assertion_id:
+        raise LoginRefused(Reason.MALFORMED_RESPONSE, problem="verified another assertion")
+    email, name_format = _email_from(verified.name_id)
+
+    valid_until = facts.valid_until() or now
+    window = min(max(valid_until - now + skew, skew), _MAX_REPLAY_WINDOW)
+    if not cache.add(replay_key, 1, timeout=int(window.total_seconds()) + 1):
+        raise LoginRefused(Reason.REPLAYED_ASSERTION, assertion_id=facts.assertion_id)
+    if pending and not pending_request_consume(request_id=pending.request_id):
+        raise LoginRefused(Reason.UNKNOWN_IN_RESPONSE_TO, in_response_to=pending.request_id)
+
+    if selectors.trusted_domain_for_email(profile=profile, email=email) is None:
+        refusal = LoginRefused(Reason.DOMAIN_NOT_TRUSTED, email_domain=email.rpartition("@")[2])
+        refusal.claims["email"] = email
+        raise refusal
+
+    return VerifiedLogin(
+        profile=profile,
+        email=email,
+        name_id_format=name_format,
+        issuer=facts.issuer,
+        assertion_id=facts.assertion_id,
+        in_response_to=pending.request_id if pending else "",
+        pending=pending,
+        attributes={key: [str(v) for v in values] for key, values in (verified.ava or {}).items()},
+        signature_algorithms=facts.signature_algorithms,
+    )

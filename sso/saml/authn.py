@@ -1,0 +1,41 @@
+"""SP-initiated login: a signed AuthnRequest for the profile's IdP (HTTP-Redirect, RSA-SHA256)."""
+
+from __future__ import annotations
+
+from djangosaml2.overrides import Saml2Client
+from djangosaml2.utils import get_location
+from saml2 import BINDING_HTTP_REDIRECT
+from saml2.saml import NAMEID_FORMAT_EMAILADDRESS
+from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
+
+from sso.models import SSOProfile
+from sso.reasons import LoginRefused, Reason
+from sso.saml.config import ProfileSigningKey, sp_config_for
+from sso.saml.requests import pending_request_save
+
+
+def authn_request_url(
+    *, profile: SSOProfile, relay_state: str, token: str, is_test: bool = False
+) -> str:
+    """The IdP URL carrying a signed AuthnRequest; its id is remembered for this browser."""
+    if not profile.is_active and not is_test:
+        raise LoginRefused(Reason.PROFILE_INACTIVE)
+    client = Saml2Client(sp_config_for(profile))
+    client.sec.sec_backend = ProfileSigningKey(profile)
+    request_id, binding_info = client.prepare_for_authenticate(
+        entityid=profile.idp_issuer,
+        relay_state=relay_state,
+        binding=BINDING_HTTP_REDIRECT,
+        sign=True,
+        sigalg=SIG_RSA_SHA256,
+        digest_alg=DIGEST_SHA256,
+        nameid_format=NAMEID_FORMAT_EMAILADDRESS,
+    )
+    pending_request_save(
+        request_id=request_id,
+        sid=profile.sid,
+        relay_state=relay_state,
+        token=token,
+        is_test=is_test,
+    )
+    return get_location(binding_info)

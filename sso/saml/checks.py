@@ -1,0 +1,283 @@
+"""Checks on a SAML Response before and beside pysaml2's verification.
+
+Nothing read here is trusted: these checks can only refuse. They exist because pysaml2 alone
+accepts things this product must not (a second assertion wrapped elsewhere in the document,
+encrypted assertions, SHA-1, a missing Destination), and because an admin needs the precise
+reason a response was refused, which pysaml2's exceptions do not give.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from sso.reasons import LoginRefused, Reason
+
+SAMLP = "urn:oasis:names:tc:SAML:2.0:protocol"
+SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
+DS = "http://www.w3.org/2000/09/xmldsig#"
+NS = {"samlp": SAMLP, "saml": SAML, "ds": DS}
+
+STATUS_SUCCESS = "urn:oasis:names:tc:SAML:2.0:status:Success"
+BEARER = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
+MAX_RESPONSE_BYTES = 2 * 1024 * 1024
+
+SHA1_ALGORITHMS = {
+    "http://www.w3.org/2000/09/xmldsig#rsa-sha1",
+    "http://www.w3.org/2000/09/xmldsig#sha1",
+    "http://www.w3.org/2000/09/xmldsig#dsa-sha1",
+    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha1",
+}
+SIGNATURE_ALGORITHMS = {
+    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384",
+    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512",
+    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256",
+    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384",
+    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512",
+}
+DIGEST_ALGORITHMS = {
+    "http://www.w3.org/2001/04/xmlenc#sha256",
+    "http://www.w3.org/2001/04/xmldsig-more#sha384",
+    "http://www.w3.org/2001/04/xmlenc#sha512",
+}
+
+_PARSER = etree.XMLParser(
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    dtd_validation=False,
+    huge_tree=False,
+    remove_comments=False,
+)
+
+
+@dataclass
+class ResponseFacts:
+    """What the (not yet verified) response claims."""
+
+    response_id: str
+    response_issuer: str
+    assertion_id: str
+    assertion_issuer: str
+    destination: str
+    in_response_to: str
+    audiences: list[list[str]]
+    recipients: list[str]
+    subject_in_response_to: list[str]
+    not_before: list[dt.datetime] = field(default_factory=list)
+    not_on_or_after: list[dt.datetime] = field(default_factory=list)
+    signature_algorithms: list[str] = field(default_factory=list)
+
+    @property
+    def issuer(self) -> str:
+        return self.assertion_issuer or self.response_issuer
+
+    def valid_until(self) -> dt.datetime | None:
+        return max(self.not_on_or_after, default=None)
+
+
+def _malformed(problem: str) -> LoginRefused:
+    return LoginRefused(Reason.MALFORMED_RESPONSE, problem=problem)
+
+
+def _timestamp(value: str | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise _malformed("unreadable timestamp") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment
+
+
+def _text(element: etree._Element | None) -> str:
+    """All the text of an element, comments excluded, as XML canonicalization signs it."""
+    if element is None:
+        return ""
+    return "".join(_own_text(element))
+
+
+def _own_text(element: etree._Element) -> list[str]:
+    parts = [element.text or ""]
+    for child in element:
+        if child.tag is etree.Comment or child.tag is etree.ProcessingInstruction:
+            parts.append(child.tail or "")
+        else:
+            raise _malformed("unexpected element inside a text value")
+    return parts
+
+
+def _only_signature(parent: etree._Element, missing: Reason) -> etree._Element:
+    signatures = [child for child in parent if child.tag == f"{{{DS}}}Signature"]
+    if not signatures:
+        raise LoginRefused(missing)
+    if len(signatures) > 1:
+        raise _malformed("more than one signature on one element")
+    return signatures[0]
+
+
+def _check_signature_shape(
+    signature: etree._Element, signed: etree._Element, *, allow_sha1: bool
+) -> list[str]:
+    references = signature.findall("ds:SignedInfo/ds:Reference", NS)
+    if len(references) != 1:
+        raise LoginRefused(Reason.SIGNATURE_INVALID, problem="signature must have one reference")
+    element_id = signed.get("ID")
+    if not element_id or references[0].get("URI") != f"#{element_id}":
+        raise LoginRefused(Reason.SIGNATURE_INVALID, problem="signature references another element")
+    method = signature.find("ds:SignedInfo/ds:SignatureMethod", NS)
+    digest = references[0].find("ds:DigestMethod", NS)
+    algorithms = [
+        method.get("Algorithm", "") if method is not None else "",
+        digest.get("Algorithm", "") if digest is not None else "",
+    ]
+    for algorithm in algorithms:
+        if algorithm in SHA1_ALGORITHMS:
+            if not allow_sha1:
+                raise LoginRefused(Reason.WEAK_SIGNATURE_ALGORITHM, algorithm=algorithm)
+        elif algorithm not in SIGNATURE_ALGORITHMS | DIGEST_ALGORITHMS:
+            raise LoginRefused(
+                Reason.SIGNATURE_INVALID, problem="algorithm not allowed", algorithm=algorithm
+            )
+    return algorithms
+
+
+def read_response(xml: bytes, *, allow_sha1: bool) -> tuple[ResponseFacts, etree._Element]:
+    """Parse and check the shape of a Response; refuse anything but one signed assertion."""
+    if len(xml) > MAX_RESPONSE_BYTES:
+        raise _malformed("response too large")
+    if b"<!DOCTYPE" in xml or b"<!ENTITY" in xml:
+        raise _malformed("DOCTYPE is not allowed")
+    try:
+        root = etree.fromstring(xml, _PARSER)
+    except etree.XMLSyntaxError:
+        raise _malformed("not well-formed XML") from None
+    if root.getroottree().docinfo.doctype:
+        raise _malformed("DOCTYPE is not allowed")
+    if root.tag != f"{{{SAMLP}}}Response":
+        raise _malformed("not a SAML Response")
+
+    status = root.find("samlp:Status/samlp:StatusCode", NS)
+    if status is None:
+        raise _malformed("no Status")
+    if status.get("Value") != STATUS_SUCCESS:
+        second = status.find("samlp:StatusCode", NS)
+        message = root.find("samlp:Status/samlp:StatusMessage", NS)
+        raise LoginRefused(
+            Reason.IDP_STATUS_ERROR,
+            status=status.get("Value", ""),
+            second_level_status=second.get("Value", "") if second is not None else "",
+            status_message=_text(message)[:500],
+        )
+
+    if root.find(f".//{{{SAML}}}EncryptedAssertion") is not None:
+        raise LoginRefused(Reason.ENCRYPTED_ASSERTION_UNSUPPORTED)
+    assertions = list(root.iter(f"{{{SAML}}}Assertion"))
+    if len(assertions) != 1:
+        raise _malformed(f"expected one assertion, found {len(assertions)}")
+    assertion = assertions[0]
+    if assertion.getparent() is not root:
+        raise _malformed("assertion is not a child of the Response")
+
+    ids = [element.get("ID") for element in root.iter() if element.get("ID") is not None]
+    if len(ids) != len(set(ids)):
+        raise _malformed("duplicate ID attributes")
+    if sum(1 for _ in root.iter(f"{{{DS}}}Signature")) > 2:
+        raise _malformed("unexpected extra signatures")
+
+    response_signature = _only_signature(root, Reason.RESPONSE_UNSIGNED)
+    assertion_signature = _only_signature(assertion, Reason.ASSERTION_UNSIGNED)
+    allow = {"allow_sha1": allow_sha1}
+    algorithms = _check_signature_shape(response_signature, root, **allow)
+    algorithms += _check_signature_shape(assertion_signature, assertion, **allow)
+
+    conditions = assertion.find("saml:Conditions", NS)
+    confirmations = [
+        confirmation.find("saml:SubjectConfirmationData", NS)
+        for confirmation in assertion.findall("saml:Subject/saml:SubjectConfirmation", NS)
+        if confirmation.get("Method") == BEARER
+    ]
+    confirmations = [data for data in confirmations if data is not None]
+    time_sources = [conditions, *confirmations] if conditions is not None else confirmations
+
+    facts = ResponseFacts(
+        response_id=root.get("ID", ""),
+        response_issuer=_text(root.find("saml:Issuer", NS)).strip(),
+        assertion_id=assertion.get("ID", ""),
+        assertion_issuer=_text(assertion.find("saml:Issuer", NS)).strip(),
+        destination=root.get("Destination", ""),
+        in_response_to=root.get("InResponseTo", ""),
+        audiences=[
+            [_text(audience).strip() for audience in restriction.findall("saml:Audience", NS)]
+            for restriction in (
+                conditions.findall("saml:AudienceRestriction", NS) if conditions is not None else []
+            )
+        ],
+        recipients=[data.get("Recipient", "") for data in confirmations],
+        subject_in_response_to=[
+            data.get("InResponseTo") for data in confirmations if data.get("InResponseTo")
+        ],
+        not_before=[
+            moment
+            for source in time_sources
+            if (moment := _timestamp(source.get("NotBefore"))) is not None
+        ],
+        not_on_or_after=[
+            moment
+            for source in time_sources
+            if (moment := _timestamp(source.get("NotOnOrAfter"))) is not None
+        ],
+        signature_algorithms=algorithms,
+    )
+    if not facts.assertion_id:
+        raise _malformed("assertion has no ID")
+    return facts, assertion
+
+
+def check_claims(
+    facts: ResponseFacts,
+    *,
+    issuer: str,
+    entity_id: str,
+    acs_url: str,
+    now: dt.datetime,
+    skew: dt.timedelta,
+) -> None:
+    """Refuse a response meant for another IdP, SP or endpoint, or outside its time window."""
+    issuers = {value for value in (facts.response_issuer, facts.assertion_issuer) if value}
+    if issuers != {issuer}:
+        raise LoginRefused(Reason.ISSUER_MISMATCH, received=sorted(issuers), expected=issuer)
+    if facts.destination != acs_url:
+        raise LoginRefused(
+            Reason.DESTINATION_MISMATCH, received=facts.destination, expected=acs_url
+        )
+    if not facts.audiences or not all(entity_id in group for group in facts.audiences):
+        received = sorted({audience for group in facts.audiences for audience in group})
+        raise LoginRefused(Reason.AUDIENCE_MISMATCH, received=received, expected=entity_id)
+    if not facts.recipients or any(recipient != acs_url for recipient in facts.recipients):
+        raise LoginRefused(
+            Reason.RECIPIENT_MISMATCH, received=sorted(set(facts.recipients)), expected=acs_url
+        )
+    for moment in facts.not_before:
+        if now + skew < moment:
+            raise LoginRefused(
+                Reason.NOT_YET_VALID,
+                not_before=moment.isoformat(),
+                now=now.isoformat(),
+                clock_difference_seconds=round((moment - now).total_seconds()),
+            )
+    if not facts.not_on_or_after:
+        raise LoginRefused(Reason.EXPIRED, problem="assertion has no NotOnOrAfter")
+    for moment in facts.not_on_or_after:
+        if now - skew >= moment:
+            raise LoginRefused(
+                Reason.EXPIRED,
+                not_on_or_after=moment.isoformat(),
+                now=now.isoformat(),
+                seconds_late=round((now - moment).total_seconds()),
+            )

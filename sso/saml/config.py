@@ -1,0 +1,130 @@
+"""The pysaml2 SP configuration of one profile, built from its database row.
+
+djangosaml2 assumes one static SP; here every profile is its own SP with its own Entity ID,
+ACS URL, key pair and single trusted IdP, so the config is always built per profile.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from pathlib import Path
+from xml.sax.saxutils import escape, quoteattr
+
+from django.conf import settings
+from django.http import Http404, HttpRequest
+from django.urls import reverse
+from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
+from saml2.config import SPConfig
+from saml2.saml import NAMEID_FORMAT_EMAILADDRESS
+from saml2.sigver import RSASigner, get_xmlsec_binary
+from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
+
+from sso.crypto import certificate_body, decrypt_private_key
+from sso.models import SSOProfile
+
+
+def sp_entity_id(profile: SSOProfile) -> str:
+    return settings.SSO_PUBLIC_BASE_URL + reverse("sso:saml2_metadata", args=[profile.sid])
+
+
+def sp_acs_url(profile: SSOProfile) -> str:
+    return settings.SSO_PUBLIC_BASE_URL + reverse("sso:saml2_acs", args=[profile.sid])
+
+
+def _xmlsec_binary() -> str:
+    return settings.SSO_XMLSEC_BINARY or get_xmlsec_binary(["/usr/bin", "/usr/local/bin"])
+
+
+def _public_certificate_file(profile: SSOProfile) -> str:
+    """pysaml2 reads the SP certificate from a file; it is public, the key never touches disk."""
+    digest = hashlib.sha256(profile.sp_certificate_pem.encode()).hexdigest()[:16]
+    folder = Path(tempfile.gettempdir()) / "admin-center-sp-certificates"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    path = folder / f"{profile.sid}-{digest}.pem"
+    if not path.exists():
+        path.write_text(profile.sp_certificate_pem)
+    return str(path)
+
+
+def idp_metadata_xml(profile: SSOProfile) -> str:
+    """The profile's IdP as SAML metadata: pysaml2 trusts exactly these certificates."""
+    key_descriptors = "".join(
+        '<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>'
+        f"{certificate_body(certificate.pem)}"
+        "</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"
+        for certificate in profile.certificates.all()
+    )
+    return (
+        '<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" '
+        f'xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID={quoteattr(profile.idp_issuer)}>'
+        '<md:IDPSSODescriptor WantAuthnRequestsSigned="true" '
+        'protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">'
+        f"{key_descriptors}"
+        f"<md:NameIDFormat>{NAMEID_FORMAT_EMAILADDRESS}</md:NameIDFormat>"
+        f'<md:SingleSignOnService Binding="{BINDING_HTTP_REDIRECT}" '
+        f"Location={quoteattr(profile.idp_sso_url)}/>"
+        "</md:IDPSSODescriptor></md:EntityDescriptor>"
+    )
+
+
+def sp_config_for(profile: SSOProfile, *, allow_unsolicited: bool = False) -> SPConfig:
+    """A fresh SPConfig for this profile; nothing in it is shared with another profile."""
+    service: dict = {
+        "name": escape(profile.name),
+        "endpoints": {"assertion_consumer_service": [(sp_acs_url(profile), BINDING_HTTP_POST)]},
+        "allow_unsolicited": allow_unsolicited,
+        "authn_requests_signed": True,
+        "want_response_signed": True,
+        "want_assertions_signed": True,
+        "name_id_format": NAMEID_FORMAT_EMAILADDRESS,
+        "name_id_format_allow_create": False,
+        "signing_algorithm": SIG_RSA_SHA256,
+        "digest_algorithm": DIGEST_SHA256,
+        "only_use_keys_in_metadata": True,
+        "allow_unknown_attributes": True,
+    }
+    config: dict = {
+        "entityid": sp_entity_id(profile),
+        "crypto_backend": "xmlsec1",
+        "xmlsec_binary": _xmlsec_binary(),
+        "cert_file": _public_certificate_file(profile),
+        "service": {"sp": service},
+        "accepted_time_diff": settings.SSO_CLOCK_SKEW_SECONDS,
+        "delete_tmpfiles": True,
+    }
+    if profile.is_configured:
+        config["metadata"] = {"inline": [idp_metadata_xml(profile)]}
+    sp_config = SPConfig()
+    sp_config.load(config)
+    return sp_config
+
+
+class ProfileSigningKey:
+    """Signs HTTP-Redirect AuthnRequests with the profile's key, held only in memory.
+
+    pysaml2's own RSACrypto stores the key on a signer object shared by the whole process;
+    a fresh signer per call keeps two profiles' keys from ever crossing.
+    """
+
+    def __init__(self, profile: SSOProfile) -> None:
+        self._key = decrypt_private_key(profile.sp_private_key_encrypted)
+
+    def get_signer(self, sigalg: str, sigkey: object = None) -> RSASigner | None:
+        if sigalg != SIG_RSA_SHA256:
+            return None
+        from cryptography.hazmat.primitives import hashes
+
+        return RSASigner(hashes.SHA256(), key=self._key)
+
+
+def sp_config_for_request(request: HttpRequest | None = None) -> SPConfig:
+    """djangosaml2's SAML_CONFIG_LOADER: the profile comes from the URL, never from POST data."""
+    sid = request.resolver_match.kwargs.get("sid") if request and request.resolver_match else None
+    if not sid:
+        raise Http404("No SSO profile in this URL.")
+    try:
+        profile = SSOProfile.objects.get(sid=sid)
+    except SSOProfile.DoesNotExist:
+        raise Http404("No such SSO profile.") from None
+    return sp_config_for(profile, allow_unsolicited=profile.allow_idp_initiated)

@@ -1,0 +1,84 @@
+"""Outstanding AuthnRequests, kept in the shared cache and bound to the browser that sent them.
+
+The IdP's POST to the ACS is cross-site, so the main session cookie (SameSite=Lax) is not
+sent with it. The request id therefore lives in the cache, where any worker finds it, and a
+cookie of its own proves the response comes back to the browser that started the login.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import asdict, dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+
+_KEY = "sso:authn-request:{}"
+
+
+@dataclass(frozen=True)
+class PendingRequest:
+    request_id: str
+    sid: str
+    relay_state: str
+    browser: str
+    is_test: bool = False
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def browser_token(request: HttpRequest) -> str:
+    """This browser's binding token, or a new one (sent back by `set_browser_cookie`)."""
+    token = request.COOKIES.get(settings.SSO_REQUEST_COOKIE_NAME, "")
+    return token if 32 <= len(token) <= 64 else secrets.token_urlsafe(32)
+
+
+def set_browser_cookie(response: HttpResponse, token: str) -> None:
+    secure = settings.SSO_PUBLIC_BASE_URL.startswith("https://")
+    response.set_cookie(
+        settings.SSO_REQUEST_COOKIE_NAME,
+        token,
+        max_age=settings.SSO_REQUEST_TTL_SECONDS,
+        path="/sso/saml2/",
+        secure=secure,
+        httponly=True,
+        # SameSite=None is only honoured on Secure cookies; plain-http development on
+        # loopback is same-site anyway.
+        samesite="None" if secure else "Lax",
+    )
+
+
+def pending_request_save(
+    *, request_id: str, sid: str, relay_state: str, token: str, is_test: bool = False
+) -> PendingRequest:
+    pending = PendingRequest(
+        request_id=request_id,
+        sid=sid,
+        relay_state=relay_state,
+        browser=_digest(token),
+        is_test=is_test,
+    )
+    cache.set(_KEY.format(request_id), asdict(pending), settings.SSO_REQUEST_TTL_SECONDS)
+    return pending
+
+
+def pending_request_find(*, request_id: str, sid: str, token: str | None) -> PendingRequest | None:
+    """The outstanding request, only if it belongs to this profile and this browser."""
+    if not request_id or not token:
+        return None
+    data = cache.get(_KEY.format(request_id))
+    if not data:
+        return None
+    pending = PendingRequest(**data)
+    if pending.sid != sid or not secrets.compare_digest(pending.browser, _digest(token)):
+        return None
+    return pending
+
+
+def pending_request_consume(*, request_id: str) -> bool:
+    """Use up a request id; True for exactly one caller, however many workers race."""
+    return bool(cache.delete(_KEY.format(request_id)))

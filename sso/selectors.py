@@ -1,0 +1,91 @@
+"""Reads: the queries business rules and views ask."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from sso.models import (
+    Membership,
+    Organization,
+    ProfileStatus,
+    SSOProfile,
+    TrustedDomain,
+    User,
+)
+from sso.validators import email_domain
+
+
+def organization_get_by_slug(*, slug: str) -> Organization:
+    return Organization.objects.get(slug=slug)
+
+
+def profile_get_by_sid(*, sid: str) -> SSOProfile:
+    return SSOProfile.objects.select_related("organization").get(sid=sid)
+
+
+def profiles_for_organization(*, organization: Organization) -> QuerySet[SSOProfile]:
+    return organization.sso_profiles.prefetch_related("domains", "certificates")
+
+
+def user_get_by_email(*, email: str) -> User | None:
+    return User.objects.filter(email__iexact=email.strip()).first()
+
+
+def membership_get(*, user: User, organization: Organization) -> Membership | None:
+    return Membership.objects.filter(user=user, organization=organization).first()
+
+
+def _parent_domains(domain: str) -> list[str]:
+    labels = domain.split(".")
+    return [".".join(labels[i:]) for i in range(len(labels) - 1)]
+
+
+def domains_conflicting(*, domains: list[str], organization: Organization) -> list[TrustedDomain]:
+    """Other organizations' domains that overlap these patterns.
+
+    Two patterns overlap when they name the same base domain, or when one is a wildcard
+    covering the other: either way one organization could capture the other's users.
+    """
+    query = Q()
+    for pattern in domains:
+        base = pattern.removeprefix("*.")
+        query |= Q(domain__in=[base, *(f"*.{parent}" for parent in _parent_domains(base))])
+        if pattern.startswith("*."):
+            query |= Q(domain__endswith=f".{base}")
+    if not query:
+        return []
+    return list(
+        TrustedDomain.objects.filter(query)
+        .exclude(organization=organization)
+        .select_related("organization")
+    )
+
+
+def issuer_used_elsewhere(*, issuer: str, organization: Organization) -> bool:
+    return SSOProfile.objects.filter(idp_issuer=issuer).exclude(organization=organization).exists()
+
+
+def trusted_domain_for_email(*, profile: SSOProfile, email: str) -> TrustedDomain | None:
+    """The profile's own trusted domain covering this email, exact before wildcard."""
+    domain = email_domain(email)
+    if not domain:
+        return None
+    candidates = [d for d in profile.domains.all() if d.matches(domain)]
+    candidates.sort(key=lambda d: (d.is_wildcard, -len(d.domain)))
+    return candidates[0] if candidates else None
+
+
+def profile_for_email(*, email: str) -> SSOProfile | None:
+    """The active profile whose trusted domain best covers this email.
+
+    An exact domain beats a wildcard, and a longer wildcard beats a shorter one.
+    """
+    domain = email_domain(email)
+    if not domain:
+        return None
+    patterns = [domain, *(f"*.{parent}" for parent in _parent_domains(domain)[1:])]
+    matches = TrustedDomain.objects.filter(
+        domain__in=patterns, profile__status=ProfileStatus.ACTIVE
+    ).select_related("profile")
+    best = min(matches, key=lambda d: (d.is_wildcard, -len(d.domain)), default=None)
+    return best.profile if best else None

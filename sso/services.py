@@ -1,0 +1,446 @@
+"""Writes, named <entity>_<action>. Each validates before it saves and records an audit entry."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from sso import selectors
+from sso.crypto import generate_sp_key_pair
+from sso.models import (
+    AuditAction,
+    AuditEvent,
+    IdPCertificate,
+    IdPKind,
+    LoginEvent,
+    LoginOutcome,
+    Membership,
+    Organization,
+    ProfileStatus,
+    Role,
+    SSOProfile,
+    TrustedDomain,
+    User,
+    VerificationState,
+)
+from sso.reasons import LoginRefused, Reason
+from sso.validators import CertificateInfo
+
+logger = logging.getLogger(__name__)
+
+MESSAGES = {
+    "issuer_taken": (
+        "Another organization already uses this IdP Issuer. One IdP application can sign "
+        "users into one organization only: create a separate application in your IdP."
+    ),
+    "domain_taken": "Domain %(domain)s is already used by another organization.",
+    "certificate_limit": (
+        "A profile holds at most two certificates (the current one and its replacement). "
+        "Remove the older one first."
+    ),
+    "certificate_last": "A configured profile needs a signing certificate; add the new one first.",
+    "not_tested": "Test the connection successfully before turning the profile on.",
+    "not_configured": "Enter the Issuer, single sign-on URL and signing certificate first.",
+}
+
+TRACKED_FIELDS = (
+    "name",
+    "idp_kind",
+    "idp_issuer",
+    "idp_sso_url",
+    "default_redirect_url",
+    "allow_idp_initiated",
+    "jit_provisioning",
+    "jit_role",
+)
+CONNECTION_FIELDS = ("idp_issuer", "idp_sso_url")
+
+
+def _error(field: str, code: str, **params: object) -> ValidationError:
+    return ValidationError({field: ValidationError(MESSAGES[code], code=code, params=params)})
+
+
+def audit_record(
+    *,
+    organization: Organization,
+    action: AuditAction,
+    actor: User | None,
+    profile: SSOProfile | None = None,
+    changes: dict[str, Any] | None = None,
+) -> AuditEvent:
+    return AuditEvent.objects.create(
+        organization=organization,
+        profile=profile,
+        profile_sid=profile.sid if profile else "",
+        actor=actor,
+        action=action,
+        changes=changes or {},
+    )
+
+
+def user_create(
+    *, email: str, password: str | None = None, first_name: str = "", last_name: str = ""
+) -> User:
+    user = User(email=email, first_name=first_name, last_name=last_name)
+    user.set_password(password)
+    user.full_clean()
+    user.save()
+    return user
+
+
+def organization_create(*, name: str, slug: str, owner: User | None = None) -> Organization:
+    with transaction.atomic():
+        organization = Organization(name=name, slug=slug)
+        organization.full_clean()
+        organization.save()
+        if owner is not None:
+            membership_create(user=owner, organization=organization, role=Role.OWNER)
+    return organization
+
+
+def membership_create(
+    *, user: User, organization: Organization, role: Role, created_just_in_time: bool = False
+) -> Membership:
+    membership = Membership(
+        user=user, organization=organization, role=role, created_just_in_time=created_just_in_time
+    )
+    membership.full_clean()
+    membership.save()
+    return membership
+
+
+def profile_create(
+    *,
+    organization: Organization,
+    actor: User | None,
+    name: str = "New SSO profile",
+    idp_kind: str = IdPKind.OTHER,
+) -> SSOProfile:
+    """A draft profile with its own SP key pair, ready to show its SP metadata."""
+    key_pair = generate_sp_key_pair(f"{organization.slug} SSO")
+    profile = SSOProfile(
+        organization=organization,
+        name=name,
+        idp_kind=idp_kind,
+        sp_certificate_pem=key_pair.certificate_pem,
+        sp_private_key_encrypted=key_pair.private_key_encrypted,
+        created_by=actor,
+        updated_by=actor,
+    )
+    profile.full_clean()
+    with transaction.atomic():
+        profile.save()
+        audit_record(
+            organization=organization,
+            profile=profile,
+            actor=actor,
+            action=AuditAction.CREATED,
+            changes={"name": [None, name], "idp_kind": [None, idp_kind]},
+        )
+    logger.info("SSO profile %s created for organization %s", profile.sid, organization.slug)
+    return profile
+
+
+def _check_domains(*, profile: SSOProfile, domains: list[str]) -> None:
+    conflicts = selectors.domains_conflicting(domains=domains, organization=profile.organization)
+    if conflicts:
+        raise _error("domains", "domain_taken", domain=conflicts[0].domain)
+
+
+def _check_issuer(*, profile: SSOProfile, issuer: str) -> None:
+    if issuer and selectors.issuer_used_elsewhere(issuer=issuer, organization=profile.organization):
+        raise _error("idp_issuer", "issuer_taken")
+
+
+def _add_certificate(*, profile: SSOProfile, certificate: CertificateInfo) -> bool:
+    """Store the certificate unless the profile has it already; True when it was added."""
+    existing = {c.fingerprint_sha256 for c in profile.certificates.all()}
+    if certificate.fingerprint_sha256 in existing:
+        return False
+    if len(existing) >= IdPCertificate.MAX_PER_PROFILE:
+        raise _error("certificate", "certificate_limit")
+    IdPCertificate.objects.create(
+        profile=profile,
+        pem=certificate.pem,
+        fingerprint_sha256=certificate.fingerprint_sha256,
+        subject=certificate.subject,
+        issuer=certificate.issuer,
+        not_before=certificate.not_before,
+        not_after=certificate.not_after,
+    )
+    return True
+
+
+def _sync_domains(*, profile: SSOProfile, domains: list[str], verified: bool) -> dict[str, list]:
+    current = {d.domain: d for d in profile.domains.all()}
+    removed = sorted(set(current) - set(domains))
+    added = [d for d in domains if d not in current]
+    profile.domains.filter(domain__in=removed).delete()
+    for domain in added:
+        TrustedDomain.objects.create(
+            profile=profile,
+            organization=profile.organization,
+            domain=domain,
+            verification_state=VerificationState.VERIFIED
+            if verified
+            else VerificationState.UNVERIFIED,
+            verified_at=timezone.now() if verified else None,
+        )
+    if not (added or removed):
+        return {}
+    return {"domains": [sorted(current), sorted(domains)]}
+
+
+def _status_after_change(*, profile: SSOProfile, connection_changed: bool) -> str:
+    configured = profile.is_configured and profile.certificates.exists()
+    if not configured:
+        return ProfileStatus.DRAFT if profile.status != ProfileStatus.DISABLED else profile.status
+    if profile.status == ProfileStatus.DRAFT:
+        return ProfileStatus.CONFIGURED
+    if profile.status == ProfileStatus.TESTED and connection_changed:
+        return ProfileStatus.CONFIGURED
+    return profile.status
+
+
+def profile_configure(
+    *,
+    profile: SSOProfile,
+    actor: User | None,
+    name: str,
+    idp_kind: str,
+    idp_issuer: str,
+    idp_sso_url: str,
+    certificate: CertificateInfo | None = None,
+    default_redirect_url: str = "",
+    domains: list[str] | None = None,
+    allow_idp_initiated: bool = False,
+    jit_provisioning: bool = True,
+    jit_role: str = Role.MEMBER,
+    domains_verified: bool = False,
+) -> SSOProfile:
+    """Save the IdP side of a profile in one step: all of it, or nothing.
+
+    `domains` replaces the profile's trusted domains when given. A changed Issuer, SSO URL or
+    certificate sends a Tested profile back to Configured: its last test no longer proves it.
+    """
+    _check_issuer(profile=profile, issuer=idp_issuer)
+    if domains is not None:
+        _check_domains(profile=profile, domains=domains)
+
+    before = {field: getattr(profile, field) for field in TRACKED_FIELDS}
+    profile.name = name
+    profile.idp_kind = idp_kind
+    profile.idp_issuer = idp_issuer
+    profile.idp_sso_url = idp_sso_url
+    profile.default_redirect_url = default_redirect_url
+    profile.allow_idp_initiated = allow_idp_initiated
+    profile.jit_provisioning = jit_provisioning
+    profile.jit_role = jit_role
+    profile.updated_by = actor
+    profile.full_clean()
+
+    changes = {
+        field: [before[field], getattr(profile, field)]
+        for field in TRACKED_FIELDS
+        if before[field] != getattr(profile, field)
+    }
+    with transaction.atomic():
+        certificate_added = certificate is not None and _add_certificate(
+            profile=profile, certificate=certificate
+        )
+        if certificate_added:
+            changes["certificate_added"] = certificate.fingerprint_sha256
+        if domains is not None:
+            changes.update(
+                _sync_domains(profile=profile, domains=domains, verified=domains_verified)
+            )
+        connection_changed = certificate_added or any(f in changes for f in CONNECTION_FIELDS)
+        new_status = _status_after_change(profile=profile, connection_changed=connection_changed)
+        if new_status != profile.status:
+            changes["status"] = [profile.status, new_status]
+            profile.status = new_status
+        profile.save()
+        if changes:
+            audit_record(
+                organization=profile.organization,
+                profile=profile,
+                actor=actor,
+                action=AuditAction.CHANGED,
+                changes=changes,
+            )
+    return profile
+
+
+def profile_remove_certificate(
+    *, profile: SSOProfile, actor: User | None, fingerprint: str
+) -> None:
+    certificates = list(profile.certificates.all())
+    target = next((c for c in certificates if c.fingerprint_sha256 == fingerprint), None)
+    if target is None:
+        return
+    if len(certificates) == 1 and profile.status in (ProfileStatus.TESTED, ProfileStatus.ACTIVE):
+        raise _error("certificate", "certificate_last")
+    with transaction.atomic():
+        target.delete()
+        changes: dict[str, Any] = {"certificate_removed": fingerprint}
+        new_status = _status_after_change(profile=profile, connection_changed=True)
+        if new_status != profile.status:
+            changes["status"] = [profile.status, new_status]
+            profile.status = new_status
+            profile.save(update_fields=["status", "updated_at"])
+        audit_record(
+            organization=profile.organization,
+            profile=profile,
+            actor=actor,
+            action=AuditAction.CHANGED,
+            changes=changes,
+        )
+
+
+def profile_activate(*, profile: SSOProfile, actor: User | None, override: bool = False) -> None:
+    """Turn a profile on: after a successful test, or by an explicit, audited override."""
+    if not (profile.is_configured and profile.certificates.exists()):
+        raise ValidationError(MESSAGES["not_configured"], code="not_configured")
+    if profile.status != ProfileStatus.TESTED and not override:
+        raise ValidationError(MESSAGES["not_tested"], code="not_tested")
+    action = (
+        AuditAction.ACTIVATED
+        if profile.status == ProfileStatus.TESTED
+        else (AuditAction.ACTIVATED_WITHOUT_TEST)
+    )
+    _profile_set_status(profile=profile, actor=actor, status=ProfileStatus.ACTIVE, action=action)
+
+
+def profile_disable(*, profile: SSOProfile, actor: User | None) -> None:
+    _profile_set_status(
+        profile=profile, actor=actor, status=ProfileStatus.DISABLED, action=AuditAction.DISABLED
+    )
+
+
+def _profile_set_status(
+    *, profile: SSOProfile, actor: User | None, status: str, action: AuditAction
+) -> None:
+    with transaction.atomic():
+        changes = {"status": [profile.status, status]}
+        profile.status = status
+        profile.updated_by = actor
+        profile.save(update_fields=["status", "updated_by", "updated_at"])
+        audit_record(
+            organization=profile.organization,
+            profile=profile,
+            actor=actor,
+            action=action,
+            changes=changes,
+        )
+
+
+def profile_delete(*, profile: SSOProfile, actor: User | None) -> None:
+    with transaction.atomic():
+        audit_record(
+            organization=profile.organization,
+            profile=profile,
+            actor=actor,
+            action=AuditAction.DELETED,
+            changes={"name": [profile.name, None]},
+        )
+        profile.delete()
+
+
+def login_event_record(
+    *,
+    profile: SSOProfile | None,
+    outcome: LoginOutcome,
+    reason: str,
+    user: User | None = None,
+    email: str = "",
+    idp_issuer: str = "",
+    assertion_id: str = "",
+    in_response_to: str = "",
+    client_ip: str | None = None,
+    is_test: bool = False,
+    detail: dict[str, Any] | None = None,
+) -> LoginEvent:
+    return LoginEvent.objects.create(
+        organization=profile.organization if profile else None,
+        profile=profile,
+        profile_sid=profile.sid if profile else "",
+        user=user,
+        outcome=outcome,
+        reason=reason,
+        email=email[:254],
+        idp_issuer=idp_issuer[:1024],
+        assertion_id=assertion_id[:256],
+        in_response_to=in_response_to[:256],
+        client_ip=client_ip,
+        is_test=is_test,
+        detail=detail or {},
+    )
+
+
+def sso_user_for_login(
+    *, profile: SSOProfile, email: str, first_name: str = "", last_name: str = ""
+) -> User:
+    """The account an SSO login of this profile signs in, found by email or created just in time.
+
+    Raises LoginRefused. An existing account joins the profile's organization only when its email
+    is in a trusted domain of that very profile, so no IdP reaches another tenant's people.
+    """
+    if selectors.trusted_domain_for_email(profile=profile, email=email) is None:
+        raise LoginRefused(Reason.DOMAIN_NOT_TRUSTED)
+    organization = profile.organization
+    try:
+        with transaction.atomic():
+            return _sso_user_for_login(
+                profile=profile,
+                organization=organization,
+                email=email,
+                first_name=first_name,
+                last_name=last_name,
+            )
+    except IntegrityError:
+        # Two first logins of one person raced; the other created the account.
+        with transaction.atomic():
+            return _sso_user_for_login(
+                profile=profile,
+                organization=organization,
+                email=email,
+                first_name=first_name,
+                last_name=last_name,
+            )
+
+
+def _sso_user_for_login(
+    *,
+    profile: SSOProfile,
+    organization: Organization,
+    email: str,
+    first_name: str,
+    last_name: str,
+) -> User:
+    user = selectors.user_get_by_email(email=email)
+    if user is None:
+        if not profile.jit_provisioning:
+            raise LoginRefused(Reason.USER_NOT_PROVISIONED)
+        user = user_create(email=email, first_name=first_name, last_name=last_name)
+        membership_create(
+            user=user, organization=organization, role=profile.jit_role, created_just_in_time=True
+        )
+        logger.info("Created %s just in time through profile %s", user.pk, profile.sid)
+        return user
+    if not user.is_active:
+        raise LoginRefused(Reason.USER_INACTIVE)
+    if selectors.membership_get(user=user, organization=organization) is None:
+        if not profile.jit_provisioning:
+            raise LoginRefused(Reason.USER_NOT_PROVISIONED)
+        membership_create(user=user, organization=organization, role=profile.jit_role)
+    names = {"first_name": first_name, "last_name": last_name}
+    changed = [key for key, value in names.items() if value and getattr(user, key) != value]
+    if changed:
+        for key in changed:
+            setattr(user, key, names[key])
+        user.save(update_fields=changed)
+    return user

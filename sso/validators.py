@@ -1,0 +1,197 @@
+"""Single-field checks shared by forms, models and the management command.
+
+Each raises ValidationError with a stable code; the messages never echo the input.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import re
+from dataclasses import dataclass
+from functools import cache
+from urllib.parse import urlsplit
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from publicsuffixlist import PublicSuffixList
+
+ISSUER_MAX_LENGTH = 1024
+
+MESSAGES = {
+    "issuer_required": "Enter the IdP's Issuer ID/URL.",
+    "issuer_too_long": f"The Issuer can be at most {ISSUER_MAX_LENGTH} characters long.",
+    "url_invalid": "Enter a complete URL, such as https://idp.example.com/sso/saml.",
+    "url_not_https": "The URL must start with https://.",
+    "certificate_required": "Paste the IdP's X.509 signing certificate.",
+    "certificate_private_key": (
+        "This is a private key. Never share it: paste the IdP's public certificate instead "
+        "(it begins with -----BEGIN CERTIFICATE-----)."
+    ),
+    "certificate_request": (
+        "This is a certificate signing request, not a certificate. Paste the IdP's signing "
+        "certificate (it begins with -----BEGIN CERTIFICATE-----)."
+    ),
+    "certificate_missing_markers": (
+        "The certificate must begin with -----BEGIN CERTIFICATE----- and end with "
+        "-----END CERTIFICATE-----."
+    ),
+    "certificate_multiple": "Paste exactly one certificate; this text holds several.",
+    "certificate_invalid": "This is not a valid X.509 certificate; copy it again from your IdP.",
+    "certificate_expired": (
+        "This certificate expired on %(date)s; download the current one from your IdP."
+    ),
+    "certificate_not_yet_valid": "This certificate is not valid until %(date)s.",
+    "domain_invalid": "Enter a domain such as example.com or *.example.com.",
+    "domain_wildcard_position": (
+        "A wildcard is only allowed as the first label, as in *.example.com."
+    ),
+    "domain_public_suffix": (
+        "This is a public suffix shared by many organizations; enter your own domain, "
+        "such as example.com or *.example.com."
+    ),
+}
+
+_PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.DOTALL)
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_LOOPBACK_HOSTS = {"localhost"}
+
+
+def error(code: str, **params: object) -> ValidationError:
+    return ValidationError(MESSAGES[code], code=code, params=params or None)
+
+
+def validate_issuer(value: str) -> str:
+    issuer = (value or "").strip()
+    if not issuer:
+        raise error("issuer_required")
+    if len(issuer) > ISSUER_MAX_LENGTH:
+        raise error("issuer_too_long")
+    return issuer
+
+
+def _is_loopback(host: str) -> bool:
+    if host in _LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def validate_https_url(value: str) -> str:
+    """An https URL; plain http is accepted only for loopback hosts while DEBUG is on."""
+    url = (value or "").strip()
+    try:
+        URLValidator(schemes=["http", "https"])(url)
+    except ValidationError:
+        raise error("url_invalid") from None
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return url
+    if settings.DEBUG and _is_loopback(parts.hostname or ""):
+        return url
+    raise error("url_not_https")
+
+
+@dataclass(frozen=True)
+class CertificateInfo:
+    pem: str
+    fingerprint_sha256: str
+    subject: str
+    issuer: str
+    not_before: dt.datetime
+    not_after: dt.datetime
+
+
+def parse_certificate(value: str, *, now: dt.datetime | None = None) -> CertificateInfo:
+    """Parse exactly one PEM X.509 certificate that is valid now."""
+    text = (value or "").strip()
+    if not text:
+        raise error("certificate_required")
+    blocks = _PEM_BLOCK.findall(text)
+    kinds = {kind for kind, _ in blocks}
+    if any("PRIVATE KEY" in kind for kind in kinds) or "PRIVATE KEY-----" in text:
+        raise error("certificate_private_key")
+    if kinds & {"CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"}:
+        raise error("certificate_request")
+    certificates = [body for kind, body in blocks if kind == "CERTIFICATE"]
+    if not certificates:
+        raise error("certificate_missing_markers")
+    if len(certificates) > 1:
+        raise error("certificate_multiple")
+    pem = f"-----BEGIN CERTIFICATE-----{certificates[0]}-----END CERTIFICATE-----"
+    try:
+        certificate = x509.load_pem_x509_certificate(pem.encode())
+    except ValueError:
+        raise error("certificate_invalid") from None
+    now = now or dt.datetime.now(dt.UTC)
+    if certificate.not_valid_after_utc <= now:
+        raise error("certificate_expired", date=f"{certificate.not_valid_after_utc:%Y-%m-%d}")
+    if certificate.not_valid_before_utc > now + dt.timedelta(days=1):
+        raise error(
+            "certificate_not_yet_valid", date=f"{certificate.not_valid_before_utc:%Y-%m-%d}"
+        )
+    fingerprint = certificate.fingerprint(hashes.SHA256()).hex(":").upper()
+    return CertificateInfo(
+        pem=certificate.public_bytes(serialization.Encoding.PEM).decode(),
+        fingerprint_sha256=fingerprint,
+        subject=certificate.subject.rfc4514_string(),
+        issuer=certificate.issuer.rfc4514_string(),
+        not_before=certificate.not_valid_before_utc,
+        not_after=certificate.not_valid_after_utc,
+    )
+
+
+@cache
+def _public_suffixes() -> PublicSuffixList:
+    return PublicSuffixList()
+
+
+def normalize_domain_pattern(value: str) -> str:
+    """`Example.COM` -> `example.com`, `*.Bücher.de` -> `*.xn--bcher-kva.de`; refuse the rest."""
+    text = (value or "").strip().rstrip(".").lower()
+    wildcard = text.startswith("*.")
+    host = text.removeprefix("*.")
+    if "*" in host:
+        raise error("domain_wildcard_position")
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise error("domain_invalid") from None
+    labels = ascii_host.split(".")
+    if len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
+        raise error("domain_invalid")
+    if labels[-1].isdigit():
+        raise error("domain_invalid")
+    if _public_suffixes().is_public(ascii_host):
+        raise error("domain_public_suffix")
+    return f"*.{ascii_host}" if wildcard else ascii_host
+
+
+def email_domain(email: str) -> str:
+    """The IDNA, lower-case domain of an email address ('' when there is none)."""
+    _, at, domain = (email or "").strip().rpartition("@")
+    if not at or not domain:
+        return ""
+    try:
+        return domain.rstrip(".").lower().encode("idna").decode("ascii")
+    except UnicodeError:
+        return ""
+
+
+def same_origin_path(value: str | None) -> str:
+    """`value` when it is a path on this site ('/console/?a=1'), else ''.
+
+    Absolute and protocol-relative URLs ('//evil.test', '/\\evil.test') are never followed.
+    """
+    path = (value or "").strip()
+    if not path.startswith("/") or path.startswith(("//", "/\\")):
+        return ""
+    parts = urlsplit(path)
+    if parts.scheme or parts.netloc or any(ord(c) < 32 for c in path):
+        return ""
+    return path

@@ -1,0 +1,125 @@
+"""The Assertion Consumer Service, a djangosaml2 ACS view whose checks give reason codes."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.contrib import auth
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from djangosaml2.views import AssertionConsumerServiceView as Saml2AssertionConsumerServiceView
+
+from sso import services
+from sso.models import LoginOutcome, SSOProfile, User
+from sso.reasons import LoginRefused, Reason
+from sso.saml.acs import VerifiedLogin, verify_response
+from sso.validators import same_origin_path
+
+logger = logging.getLogger(__name__)
+
+SESSION_PROFILE_KEY = "sso_profile_sid"
+
+
+def _client_ip(request: HttpRequest) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def refusal_response(
+    request: HttpRequest, *, profile: SSOProfile | None, refusal: LoginRefused
+) -> HttpResponse:
+    """Record the refusal and answer the browser with a safe message and a support reference."""
+    event = services.login_event_record(
+        profile=profile,
+        outcome=LoginOutcome.FAILURE,
+        reason=refusal.reason,
+        email=refusal.claims.get("email", ""),
+        idp_issuer=refusal.claims.get("issuer", ""),
+        assertion_id=refusal.claims.get("assertion_id", ""),
+        in_response_to=refusal.claims.get("in_response_to", ""),
+        client_ip=_client_ip(request),
+        detail=refusal.detail,
+    )
+    logger.info(
+        "SSO login refused: profile=%s reason=%s event=%s",
+        profile.sid if profile else "-",
+        refusal.reason,
+        event.pk,
+    )
+    if refusal.reason == Reason.UNSOLICITED_NOT_ALLOWED and profile and profile.is_active:
+        # As the product we model does: turn an IdP-initiated attempt into an SP-initiated one.
+        return HttpResponseRedirect(reverse("sso:saml2_login", args=[profile.sid]))
+    return render(
+        request,
+        "sso/errors/login_failed.html",
+        {"message": refusal.user_message, "reference": event.pk},
+        status=refusal.status,
+    )
+
+
+@method_decorator([csrf_exempt, never_cache], name="dispatch")
+class AssertionConsumerServiceView(Saml2AssertionConsumerServiceView):
+    def post(self, request: HttpRequest, sid: str) -> HttpResponse:  # type: ignore[override]
+        profile = get_object_or_404(SSOProfile.objects.select_related("organization"), sid=sid)
+        try:
+            login, user = self._authenticate(request, profile)
+        except LoginRefused as refusal:
+            return refusal_response(request, profile=profile, refusal=refusal)
+        except Exception:
+            logger.exception("Unexpected error in the ACS of profile %s", sid)
+            return refusal_response(
+                request, profile=profile, refusal=LoginRefused(Reason.INTERNAL_ERROR)
+            )
+
+        auth.login(request, user)
+        request.session[SESSION_PROFILE_KEY] = profile.sid
+        services.login_event_record(
+            profile=profile,
+            outcome=LoginOutcome.SUCCESS,
+            reason=Reason.OK,
+            user=user,
+            email=login.email,
+            idp_issuer=login.issuer,
+            assertion_id=login.assertion_id,
+            in_response_to=login.in_response_to,
+            client_ip=_client_ip(request),
+            detail={"initiated_by": "sp" if login.pending else "idp"},
+        )
+        return HttpResponseRedirect(self._redirect_target(request, login))
+
+    def _authenticate(
+        self, request: HttpRequest, profile: SSOProfile
+    ) -> tuple[VerifiedLogin, User]:
+        if not profile.is_active:
+            raise LoginRefused(Reason.PROFILE_INACTIVE)
+        saml_response = request.POST.get("SAMLResponse", "")
+        if not saml_response:
+            raise LoginRefused(Reason.MALFORMED_RESPONSE, problem="no SAMLResponse")
+        login = verify_response(
+            profile=profile,
+            saml_response=saml_response,
+            token=request.COOKIES.get(settings.SSO_REQUEST_COOKIE_NAME),
+        )
+        try:
+            user = auth.authenticate(request, sso_login=login)
+            if user is None:
+                raise LoginRefused(Reason.USER_INACTIVE)
+        except LoginRefused as refusal:
+            refusal.claims = login.claims
+            raise
+        return login, user
+
+    @staticmethod
+    def _redirect_target(request: HttpRequest, login: VerifiedLogin) -> str:
+        """Our own remembered RelayState for SP-initiated logins; the posted one only for
+        IdP-initiated logins; and either only when it is a path on this site."""
+        relay_state = login.pending.relay_state if login.pending else request.POST.get("RelayState")
+        return (
+            same_origin_path(relay_state)
+            or login.profile.default_redirect_url
+            or reverse("sso:console")
+        )
