@@ -163,12 +163,12 @@ def normalize_domain_pattern(value: str) -> str:
     except UnicodeError:
         raise error("domain_invalid") from None
     labels = ascii_host.split(".")
-    if len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
-        raise error("domain_invalid")
-    if labels[-1].isdigit():
+    if not all(_LABEL.match(label) for label in labels) or labels[-1].isdigit():
         raise error("domain_invalid")
     if _public_suffixes().is_public(ascii_host):
         raise error("domain_public_suffix")
+    if len(labels) < 2:
+        raise error("domain_invalid")
     return f"*.{ascii_host}" if wildcard else ascii_host
 
 

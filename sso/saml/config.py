@@ -82,7 +82,6 @@ def sp_config_for(profile: SSOProfile, *, allow_unsolicited: bool = False) -> SP
         "signing_algorithm": SIG_RSA_SHA256,
         "digest_algorithm": DIGEST_SHA256,
         "only_use_keys_in_metadata": True,
-        "allow_unknown_attributes": True,
     }
     config: dict = {
         "entityid": sp_entity_id(profile),
@@ -92,6 +91,7 @@ def sp_config_for(profile: SSOProfile, *, allow_unsolicited: bool = False) -> SP
         "service": {"sp": service},
         "accepted_time_diff": settings.SSO_CLOCK_SKEW_SECONDS,
         "delete_tmpfiles": True,
+        "allow_unknown_attributes": True,
     }
     if profile.is_configured:
         config["metadata"] = {"inline": [idp_metadata_xml(profile)]}

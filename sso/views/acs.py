@@ -64,7 +64,12 @@ def refusal_response(
 @method_decorator([csrf_exempt, never_cache], name="dispatch")
 class AssertionConsumerServiceView(Saml2AssertionConsumerServiceView):
     def post(self, request: HttpRequest, sid: str) -> HttpResponse:  # type: ignore[override]
-        profile = get_object_or_404(SSOProfile.objects.select_related("organization"), sid=sid)
+        profile = get_object_or_404(
+            SSOProfile.objects.select_related("organization").prefetch_related(
+                "certificates", "domains"
+            ),
+            sid=sid,
+        )
         try:
             login, user = self._authenticate(request, profile)
         except LoginRefused as refusal:
