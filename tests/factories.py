@@ -94,7 +94,9 @@ class IdPCertificateFactory(factory.django.DjangoModelFactory):
 
     profile = factory.SubFactory(SSOProfileFactory)
     pem = factory.LazyFunction(lambda: shared_idp_keys().certificate_pem)
-    fingerprint_sha256 = factory.LazyAttribute(lambda o: parse_certificate(o.pem).fingerprint_sha256)
+    fingerprint_sha256 = factory.LazyAttribute(
+        lambda o: parse_certificate(o.pem).fingerprint_sha256
+    )
     subject = factory.LazyAttribute(lambda o: parse_certificate(o.pem).subject)
     issuer = factory.LazyAttribute(lambda o: parse_certificate(o.pem).issuer)
     not_before = factory.LazyAttribute(lambda o: parse_certificate(o.pem).not_before)

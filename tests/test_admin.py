@@ -16,8 +16,15 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-MODELS = ["user", "organization", "ssoprofile", "idpcertificate", "trusteddomain", "loginevent",
-          "auditevent"]
+MODELS = [
+    "user",
+    "organization",
+    "ssoprofile",
+    "idpcertificate",
+    "trusteddomain",
+    "loginevent",
+    "auditevent",
+]
 
 
 @pytest.fixture

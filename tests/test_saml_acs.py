@@ -139,7 +139,9 @@ def test_acs_idp_initiated_relay_state_used_only_when_same_origin_path(client, p
 
     client.logout()
     response = post_response(
-        client, profile, idp.signxml_response(spec.replace(assertion_id=new_id())),
+        client,
+        profile,
+        idp.signxml_response(spec.replace(assertion_id=new_id())),
         RelayState="//evil.test/phish",
     )
     assert response["Location"] == reverse("sso:console")
@@ -164,7 +166,8 @@ def test_acs_email_lookup_is_case_insensitive(client, profile, idp, spec):
     request_id = start_login(client, profile)
 
     post_response(
-        client, profile,
+        client,
+        profile,
         idp.signxml_response(spec.replace(in_response_to=request_id, email="Grace@ACME.test")),
     )
 
@@ -236,7 +239,9 @@ def test_acs_tampered_outer_response_with_intact_assertion_signature_refused(
 ):
     request_id = start_login(client, profile)
     xml = idp.signxml_response(spec.replace(in_response_to=request_id))
-    tampered = xml.replace('Version="2.0" IssueInstant', 'Version="2.0" Consent="urn:x" IssueInstant', 1)
+    tampered = xml.replace(
+        'Version="2.0" IssueInstant', 'Version="2.0" Consent="urn:x" IssueInstant', 1
+    )
     assert_refused(post_response(client, profile, tampered), "signature_invalid")
 
 
@@ -266,13 +271,17 @@ def test_acs_sha1_signature_refused_unless_allowed(client, profile, idp, spec, t
 
     request_id = start_login(client, profile)
     sha1 = spec.replace(in_response_to=request_id)
-    xml = idp.pysaml2_response(sha1, workdir=tmp_path, sign_alg=SIG_RSA_SHA1, digest_alg=DIGEST_SHA1)
+    xml = idp.pysaml2_response(
+        sha1, workdir=tmp_path, sign_alg=SIG_RSA_SHA1, digest_alg=DIGEST_SHA1
+    )
     assert_refused(post_response(client, profile, xml), "weak_signature_algorithm")
 
     settings.SSO_ALLOW_SHA1_SIGNATURES = True
     request_id = start_login(client, profile)
     sha1 = spec.replace(in_response_to=request_id, assertion_id=new_id())
-    xml = idp.pysaml2_response(sha1, workdir=tmp_path, sign_alg=SIG_RSA_SHA1, digest_alg=DIGEST_SHA1)
+    xml = idp.pysaml2_response(
+        sha1, workdir=tmp_path, sign_alg=SIG_RSA_SHA1, digest_alg=DIGEST_SHA1
+    )
     assert post_response(client, profile, xml).status_code == HTTPStatus.FOUND
     assert last_event().reason == "ok"
 
@@ -399,7 +408,9 @@ def test_acs_two_assertions_refused(client, profile, idp, spec):
     first = idp.signed_assertion(spec)
     second = idp.signed_assertion(spec.replace(assertion_id=new_id(), email="other@acme.test"))
     xml = idp.sign_response(spec, first + second)
-    assert_refused(post_response(client, profile, xml), "malformed_response", HTTPStatus.BAD_REQUEST)
+    assert_refused(
+        post_response(client, profile, xml), "malformed_response", HTTPStatus.BAD_REQUEST
+    )
 
 
 def test_acs_inactive_profile_refused(client, profile, idp, spec):
@@ -489,9 +500,9 @@ def _xsw_variants(idp: TestIdP, spec: ResponseSpec) -> dict[str, str]:
     root.find(f"{{{SAMLP_NS}}}Status").addnext(wrapper)
     variants["xsw6-signature-object"] = root
 
-    outer = etree.fromstring(idp.strip_placeholder(idp.response_xml(
-        spec.replace(response_id=new_id()), ""
-    )))
+    outer = etree.fromstring(
+        idp.strip_placeholder(idp.response_xml(spec.replace(response_id=new_id()), ""))
+    )
     outer.append(evil(same_id=False))
     extensions = etree.SubElement(outer, f"{{{SAMLP_NS}}}Extensions")
     extensions.append(etree.fromstring(signed))

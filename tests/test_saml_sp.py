@@ -34,7 +34,9 @@ RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 def verify_redirect_signature(location: str, certificate_pem: str) -> None:
     """Check the HTTP-Redirect binding signature over the raw query, as an IdP does."""
     raw = dict(part.split("=", 1) for part in urlsplit(location).query.split("&"))
-    signed = "&".join(f"{key}={raw[key]}" for key in ("SAMLRequest", "RelayState", "SigAlg") if key in raw)
+    signed = "&".join(
+        f"{key}={raw[key]}" for key in ("SAMLRequest", "RelayState", "SigAlg") if key in raw
+    )
     certificate = x509.load_pem_x509_certificate(certificate_pem.encode())
     certificate.public_key().verify(
         base64.b64decode(unquote(raw["Signature"])),
@@ -57,8 +59,10 @@ def test_metadata_describes_the_profile_as_its_own_sp(client):
     assert descriptor.get("WantAssertionsSigned") == "true"
     acs = descriptor.findall(f"{{{MD}}}AssertionConsumerService")
     assert [(a.get("Binding"), a.get("Location")) for a in acs] == [
-        ("urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST",
-         f"https://sso.test/sso/saml2/{profile.sid}/acs/")
+        (
+            "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST",
+            f"https://sso.test/sso/saml2/{profile.sid}/acs/",
+        )
     ]
     assert [n.text for n in descriptor.findall(f"{{{MD}}}NameIDFormat")] == [EMAIL]
     certificates = [c.text.strip() for c in descriptor.iter(f"{{{DS}}}X509Certificate")]
@@ -69,7 +73,9 @@ def test_metadata_describes_the_profile_as_its_own_sp(client):
 def test_metadata_download_is_an_attachment_named_after_the_profile(client):
     profile = SSOProfileFactory(name="Okta Production")
     response = client.get(reverse("sso:saml2_metadata", args=[profile.sid]), {"download": "1"})
-    assert response["Content-Disposition"] == 'attachment; filename="okta-production-sp-metadata.xml"'
+    assert (
+        response["Content-Disposition"] == 'attachment; filename="okta-production-sp-metadata.xml"'
+    )
 
 
 def test_metadata_unknown_profile_is_404(client):

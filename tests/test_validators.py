@@ -75,8 +75,10 @@ def test_certificate_request_refused():
         ("", "certificate_required"),
         ("hello world", "certificate_missing_markers"),
         ("MIIC8DCCAdigAwIBAgIUSomeBase64WithoutMarkers", "certificate_missing_markers"),
-        ("-----BEGIN CERTIFICATE-----\nnot base64 at all!\n-----END CERTIFICATE-----",
-         "certificate_invalid"),
+        (
+            "-----BEGIN CERTIFICATE-----\nnot base64 at all!\n-----END CERTIFICATE-----",
+            "certificate_invalid",
+        ),
     ],
 )
 def test_certificate_garbage_refused(text, code):
