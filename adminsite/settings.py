@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.forms",
     "djangosaml2",
     "sso",
 ]
@@ -60,6 +61,9 @@ TEMPLATES = [
         },
     },
 ]
+
+# Widgets render with the project's templates (templates/sso/widgets/).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 # DATABASES
 # ------------------------------------------------------------------------------

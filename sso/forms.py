@@ -8,8 +8,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from sso.models import IdPKind, Role
+from sso.saml.metadata import parse_idp_metadata
 from sso.validators import (
     CertificateInfo,
+    certificate_text_from_upload,
     normalize_domain_pattern,
     parse_certificate,
     validate_https_url,
@@ -74,8 +76,20 @@ class DomainListField(forms.Field):
         return domains
 
 
+MAX_UPLOAD_BYTES = 256 * 1024
+
+
+def _read_upload(upload: Any) -> bytes:
+    if upload.size > MAX_UPLOAD_BYTES:
+        raise ValidationError("This file is too large.", code="file_too_large")
+    return upload.read()
+
+
 class IdPSettingsForm(forms.Form):
-    """The IdP side of a profile, typed by hand or filled from pasted IdP metadata."""
+    """The IdP side of a profile, typed by hand or filled from pasted IdP metadata.
+
+    `cleaned_data["certificates"]` holds the parsed certificates to add (none, one or two).
+    """
 
     name = forms.CharField(label="Friendly name", max_length=100)
     idp_kind = forms.ChoiceField(
@@ -87,6 +101,16 @@ class IdPSettingsForm(forms.Form):
         label="X.509 signing certificate",
         required=False,
         widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),
+    )
+    certificate_file = forms.FileField(
+        label="or upload the certificate (.pem, .cer, .crt)",
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": ".pem,.cer,.crt"}),
+    )
+    additional_certificate = forms.CharField(
+        label="Second signing certificate (for a rotation)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
     )
     default_redirect_url = forms.CharField(
         label="Default redirect URL", required=False, max_length=1024
@@ -110,12 +134,71 @@ class IdPSettingsForm(forms.Form):
     def clean_idp_sso_url(self) -> str:
         return validate_https_url(self.cleaned_data["idp_sso_url"])
 
-    def clean_certificate(self) -> CertificateInfo | None:
-        text = self.cleaned_data["certificate"]
-        if not text.strip() and self.has_certificate:
-            return None
-        return parse_certificate(text)
+    def clean_certificate_file(self) -> str:
+        upload = self.cleaned_data.get("certificate_file")
+        return certificate_text_from_upload(_read_upload(upload)) if upload else ""
+
+    def clean_additional_certificate(self) -> CertificateInfo | None:
+        text = self.cleaned_data["additional_certificate"]
+        return parse_certificate(text) if text.strip() else None
 
     def clean_default_redirect_url(self) -> str:
         url = self.cleaned_data["default_redirect_url"].strip()
         return validate_https_url(url) if url else ""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        text = cleaned.get("certificate_file") or cleaned.get("certificate") or ""
+        certificates: list[CertificateInfo] = []
+        if text.strip() or not self.has_certificate:
+            try:
+                certificates.append(parse_certificate(text))
+            except ValidationError as exc:
+                self.add_error("certificate", exc)
+        if cleaned.get("additional_certificate"):
+            certificates.append(cleaned["additional_certificate"])
+        for key in ("certificate", "certificate_file", "additional_certificate"):
+            cleaned.pop(key, None)
+        cleaned["certificates"] = certificates
+        return cleaned
+
+
+class IdPMetadataImportForm(forms.Form):
+    metadata_xml = forms.CharField(
+        label="IdP metadata XML",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),
+    )
+    metadata_file = forms.FileField(
+        label="or upload the metadata file",
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": ".xml,application/xml,text/xml"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        upload = cleaned.get("metadata_file")
+        data = _read_upload(upload) if upload else (cleaned.get("metadata_xml") or "").encode()
+        try:
+            cleaned["metadata"] = parse_idp_metadata(data)
+        except ValidationError as exc:
+            self.add_error("metadata_xml", exc)
+        return cleaned
+
+
+class ActivateForm(forms.Form):
+    override = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    confirm = forms.BooleanField(
+        label="I understand that users of this profile's domains will be sent to this IdP "
+        "although no connection test has succeeded.",
+        required=False,
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("override") and not cleaned.get("confirm"):
+            raise ValidationError(
+                "Confirm that you want to turn SSO on without a successful test.",
+                code="confirm_required",
+            )
+        return cleaned

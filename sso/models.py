@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 
 from django.conf import settings
@@ -197,6 +198,11 @@ class SSOProfile(models.Model):
     def is_configured(self) -> bool:
         return bool(self.idp_issuer and self.idp_sso_url)
 
+    @property
+    def newest_certificate(self) -> IdPCertificate | None:
+        """The certificate valid longest: while it is valid, the IdP connection keeps working."""
+        return max(self.certificates.all(), key=lambda c: c.not_after, default=None)
+
 
 class IdPCertificate(models.Model):
     """An IdP signing certificate; a profile trusts up to two so a rotation has no downtime."""
@@ -224,9 +230,20 @@ class IdPCertificate(models.Model):
     def __str__(self) -> str:
         return f"{self.subject} ({self.fingerprint_sha256[:23]}…)"
 
+    EXPIRY_WARNING = dt.timedelta(days=30)
+
     @property
     def is_expired(self) -> bool:
         return self.not_after <= timezone.now()
+
+    @property
+    def expiry_state(self) -> str:
+        """'expired', 'expiring' (within 30 days) or 'valid', for the expiry badges."""
+        if self.is_expired:
+            return "expired"
+        if self.not_after <= timezone.now() + self.EXPIRY_WARNING:
+            return "expiring"
+        return "valid"
 
 
 class VerificationState(models.TextChoices):

@@ -5,9 +5,11 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 
 from sso.models import (
+    AuditEvent,
     Membership,
     Organization,
     ProfileStatus,
+    Role,
     SSOProfile,
     TrustedDomain,
     User,
@@ -89,3 +91,17 @@ def profile_for_email(*, email: str) -> SSOProfile | None:
     ).select_related("profile")
     best = min(matches, key=lambda d: (d.is_wildcard, -len(d.domain)), default=None)
     return best.profile if best else None
+
+
+def admin_membership_for(*, user: User) -> Membership | None:
+    """The organization this user administers (owner or admin), if any."""
+    return (
+        Membership.objects.filter(user=user, role__in=[Role.OWNER, Role.ADMIN])
+        .select_related("organization")
+        .order_by("organization__name")
+        .first()
+    )
+
+
+def audit_events_for(*, organization: Organization) -> QuerySet[AuditEvent]:
+    return organization.audit_events.select_related("actor", "profile")

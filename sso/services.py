@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -23,6 +24,7 @@ from sso.models import (
     ProfileStatus,
     Role,
     SSOProfile,
+    TestOutcome,
     TrustedDomain,
     User,
     VerificationState,
@@ -156,9 +158,13 @@ def _check_issuer(*, profile: SSOProfile, issuer: str) -> None:
         raise _error("idp_issuer", "issuer_taken")
 
 
+# The services query certificates and domains directly: a profile passed in may carry a
+# prefetch cache that their own writes would make stale.
+
+
 def _add_certificate(*, profile: SSOProfile, certificate: CertificateInfo) -> bool:
     """Store the certificate unless the profile has it already; True when it was added."""
-    existing = {c.fingerprint_sha256 for c in profile.certificates.all()}
+    existing = {c.fingerprint_sha256 for c in IdPCertificate.objects.filter(profile=profile)}
     if certificate.fingerprint_sha256 in existing:
         return False
     if len(existing) >= IdPCertificate.MAX_PER_PROFILE:
@@ -176,10 +182,10 @@ def _add_certificate(*, profile: SSOProfile, certificate: CertificateInfo) -> bo
 
 
 def _sync_domains(*, profile: SSOProfile, domains: list[str], verified: bool) -> dict[str, list]:
-    current = {d.domain: d for d in profile.domains.all()}
+    current = {d.domain: d for d in TrustedDomain.objects.filter(profile=profile)}
     removed = sorted(set(current) - set(domains))
     added = [d for d in domains if d not in current]
-    profile.domains.filter(domain__in=removed).delete()
+    TrustedDomain.objects.filter(profile=profile, domain__in=removed).delete()
     for domain in added:
         TrustedDomain.objects.create(
             profile=profile,
@@ -196,7 +202,7 @@ def _sync_domains(*, profile: SSOProfile, domains: list[str], verified: bool) ->
 
 
 def _status_after_change(*, profile: SSOProfile, connection_changed: bool) -> str:
-    configured = profile.is_configured and profile.certificates.exists()
+    configured = profile.is_configured and IdPCertificate.objects.filter(profile=profile).exists()
     if not configured:
         return ProfileStatus.DRAFT if profile.status != ProfileStatus.DISABLED else profile.status
     if profile.status == ProfileStatus.DRAFT:
@@ -214,7 +220,7 @@ def profile_configure(
     idp_kind: str,
     idp_issuer: str,
     idp_sso_url: str,
-    certificate: CertificateInfo | None = None,
+    certificates: Sequence[CertificateInfo] = (),
     default_redirect_url: str = "",
     domains: list[str] | None = None,
     allow_idp_initiated: bool = False,
@@ -224,8 +230,9 @@ def profile_configure(
 ) -> SSOProfile:
     """Save the IdP side of a profile in one step: all of it, or nothing.
 
-    `domains` replaces the profile's trusted domains when given. A changed Issuer, SSO URL or
-    certificate sends a Tested profile back to Configured: its last test no longer proves it.
+    `domains` replaces the profile's trusted domains when given; `certificates` are added to the
+    ones it trusts (two at most). A changed Issuer, SSO URL or certificate sends a Tested
+    profile back to Configured: its last test no longer proves it.
     """
     _check_issuer(profile=profile, issuer=idp_issuer)
     if domains is not None:
@@ -249,11 +256,14 @@ def profile_configure(
         if before[field] != getattr(profile, field)
     }
     with transaction.atomic():
-        certificate_added = certificate is not None and _add_certificate(
-            profile=profile, certificate=certificate
-        )
-        if certificate_added:
-            changes["certificate_added"] = certificate.fingerprint_sha256
+        added = [
+            c.fingerprint_sha256
+            for c in certificates
+            if _add_certificate(profile=profile, certificate=c)
+        ]
+        certificate_added = bool(added)
+        if added:
+            changes["certificates_added"] = added
         if domains is not None:
             changes.update(
                 _sync_domains(profile=profile, domains=domains, verified=domains_verified)
@@ -278,7 +288,7 @@ def profile_configure(
 def profile_remove_certificate(
     *, profile: SSOProfile, actor: User | None, fingerprint: str
 ) -> None:
-    certificates = list(profile.certificates.all())
+    certificates = list(IdPCertificate.objects.filter(profile=profile))
     target = next((c for c in certificates if c.fingerprint_sha256 == fingerprint), None)
     if target is None:
         return
@@ -303,15 +313,15 @@ def profile_remove_certificate(
 
 def profile_activate(*, profile: SSOProfile, actor: User | None, override: bool = False) -> None:
     """Turn a profile on: after a successful test, or by an explicit, audited override."""
-    if not (profile.is_configured and profile.certificates.exists()):
+    if not (profile.is_configured and IdPCertificate.objects.filter(profile=profile).exists()):
         raise ValidationError(MESSAGES["not_configured"], code="not_configured")
-    if profile.status != ProfileStatus.TESTED and not override:
-        raise ValidationError(MESSAGES["not_tested"], code="not_tested")
-    action = (
-        AuditAction.ACTIVATED
-        if profile.status == ProfileStatus.TESTED
-        else (AuditAction.ACTIVATED_WITHOUT_TEST)
+    tested = profile.status == ProfileStatus.TESTED or (
+        profile.status == ProfileStatus.DISABLED
+        and profile.last_test_outcome == TestOutcome.SUCCESS
     )
+    if not tested and not override:
+        raise ValidationError(MESSAGES["not_tested"], code="not_tested")
+    action = AuditAction.ACTIVATED if tested else AuditAction.ACTIVATED_WITHOUT_TEST
     _profile_set_status(profile=profile, actor=actor, status=ProfileStatus.ACTIVE, action=action)
 
 

@@ -3,9 +3,11 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from sso.views import acs, console, saml
+from sso.views import acs, console, saml, wizard
 
 app_name = "sso"
+
+PROFILE = "admin-center/sso/<str:sid>/"
 
 urlpatterns = [
     path(
@@ -18,4 +20,26 @@ urlpatterns = [
     path("sso/saml2/<str:sid>/metadata/", saml.MetadataView.as_view(), name="saml2_metadata"),
     path("sso/saml2/<str:sid>/login/", saml.LoginView.as_view(), name="saml2_login"),
     path("sso/saml2/<str:sid>/acs/", acs.AssertionConsumerServiceView.as_view(), name="saml2_acs"),
+    # Admin Center
+    path("admin-center/", wizard.admin_center_home, name="admin_center"),
+    path("admin-center/sso/", wizard.SingleSignOnView.as_view(), name="admin_sso"),
+    path("admin-center/audit-log/", wizard.AuditLogView.as_view(), name="admin_audit_log"),
+    path(PROFILE, wizard.SPMetadataStepView.as_view(), name="wizard_sp_metadata"),
+    path(
+        PROFILE + "configure-idp/",
+        wizard.ConfigureIdPStepView.as_view(),
+        name="wizard_configure_idp",
+    ),
+    path(
+        PROFILE + "idp-metadata/", wizard.IdPMetadataStepView.as_view(), name="wizard_idp_metadata"
+    ),
+    path(PROFILE + "test/", wizard.TestStepView.as_view(), name="wizard_test"),
+    path(
+        PROFILE + "certificates/remove/",
+        wizard.CertificateRemoveView.as_view(),
+        name="wizard_certificate_remove",
+    ),
+    path(PROFILE + "activate/", wizard.ProfileActivateView.as_view(), name="profile_activate"),
+    path(PROFILE + "disable/", wizard.ProfileDisableView.as_view(), name="profile_disable"),
+    path(PROFILE + "delete/", wizard.ProfileDeleteView.as_view(), name="profile_delete"),
 ]

@@ -146,6 +146,20 @@ def parse_certificate(value: str, *, now: dt.datetime | None = None) -> Certific
     )
 
 
+def certificate_text_from_upload(data: bytes) -> str:
+    """PEM text from an uploaded .pem/.crt (text) or .cer (often binary DER) file."""
+    if b"-----BEGIN" in data:
+        try:
+            return data.decode("ascii")
+        except UnicodeDecodeError:
+            raise error("certificate_invalid") from None
+    try:
+        certificate = x509.load_der_x509_certificate(data)
+    except ValueError:
+        raise error("certificate_invalid") from None
+    return certificate.public_bytes(serialization.Encoding.PEM).decode()
+
+
 @cache
 def _public_suffixes() -> PublicSuffixList:
     return PublicSuffixList()

@@ -38,7 +38,7 @@ def configure(profile, certificate_pem, **overrides):
         "idp_kind": "okta",
         "idp_issuer": "https://idp.acme.test/saml",
         "idp_sso_url": "https://idp.acme.test/sso",
-        "certificate": parse_certificate(certificate_pem),
+        "certificates": [parse_certificate(certificate_pem)],
         "domains": ["acme.test"],
         **overrides,
     }
@@ -153,12 +153,12 @@ def test_profile_configure_replaces_domains(certificate_pem):
 def test_profile_certificate_rotation_keeps_two_at_most(certificate_pem):
     profile = configure(SSOProfileFactory(), certificate_pem)
     second = KeyPair.generate("Next IdP cert").certificate_pem
-    configure(profile, certificate_pem, certificate=parse_certificate(second))
+    configure(profile, certificate_pem, certificates=[parse_certificate(second)])
     assert profile.certificates.count() == 2
 
     third = KeyPair.generate("Third").certificate_pem
     with pytest.raises(ValidationError) as caught:
-        configure(profile, certificate_pem, certificate=parse_certificate(third))
+        configure(profile, certificate_pem, certificates=[parse_certificate(third)])
     assert field_codes(caught) == {"certificate": ["certificate_limit"]}
     assert profile.certificates.count() == 2
 

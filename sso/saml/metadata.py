@@ -1,14 +1,116 @@
-"""SP metadata out."""
+"""SP metadata out; pasted IdP metadata in, as plain values for the IdP settings form."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from lxml import etree
+from saml2 import BINDING_HTTP_REDIRECT
 from saml2.metadata import entity_descriptor
 
 from sso.models import SSOProfile
 from sso.saml.config import sp_config_for
+
+MD = "urn:oasis:names:tc:SAML:2.0:metadata"
+DS = "http://www.w3.org/2000/09/xmldsig#"
+PROTOCOL = "urn:oasis:names:tc:SAML:2.0:protocol"
+MAX_METADATA_BYTES = 1024 * 1024
+
+MESSAGES = {
+    "metadata_required": "Paste the IdP's metadata XML or choose its file.",
+    "metadata_too_large": "This file is too large to be SAML metadata.",
+    "metadata_doctype": "Metadata with a DOCTYPE is not accepted; export it from your IdP again.",
+    "metadata_not_xml": "This is not XML. Paste the IdP's SAML metadata (it starts with <).",
+    "metadata_not_saml": "This XML is not SAML metadata (no EntityDescriptor).",
+    "metadata_no_idp": (
+        "This metadata describes no identity provider (no IDPSSODescriptor). "
+        "Did you paste the SP metadata of this page by mistake?"
+    ),
+    "metadata_several_idps": (
+        "This metadata describes several identity providers; export the one application's "
+        "metadata from your IdP."
+    ),
+    "metadata_no_redirect": (
+        "The IdP offers no single sign-on URL with the HTTP-Redirect binding, which is required."
+    ),
+    "metadata_no_certificate": "The metadata holds no signing certificate.",
+}
+
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
 
 def sp_metadata_xml(profile: SSOProfile) -> str:
     """This profile's SP metadata: Entity ID, one HTTP-POST ACS, emailAddress, signing cert."""
     descriptor = entity_descriptor(sp_config_for(profile))
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + descriptor.to_string().decode()
+
+
+@dataclass(frozen=True)
+class IdPMetadata:
+    issuer: str
+    sso_url: str
+    certificates: list[str] = field(default_factory=list)
+
+
+def _error(code: str) -> ValidationError:
+    return ValidationError(MESSAGES[code], code=code)
+
+
+def _pem(body: str) -> str:
+    compact = "".join(body.split())
+    lines = [compact[i : i + 64] for i in range(0, len(compact), 64)]
+    return "-----BEGIN CERTIFICATE-----\n" + "\n".join(lines) + "\n-----END CERTIFICATE-----\n"
+
+
+def parse_idp_metadata(xml: bytes | str) -> IdPMetadata:
+    """Issuer, HTTP-Redirect SSO URL and signing certificates of one IdP; ValidationError else."""
+    data = xml.encode() if isinstance(xml, str) else xml
+    data = data.strip()
+    if not data:
+        raise _error("metadata_required")
+    if len(data) > MAX_METADATA_BYTES:
+        raise _error("metadata_too_large")
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+        raise _error("metadata_doctype")
+    try:
+        root = etree.fromstring(data, _PARSER)
+    except etree.XMLSyntaxError:
+        raise _error("metadata_not_xml") from None
+    if root.tag == f"{{{MD}}}EntityDescriptor":
+        entities = [root]
+    elif root.tag == f"{{{MD}}}EntitiesDescriptor":
+        entities = list(root.iter(f"{{{MD}}}EntityDescriptor"))
+    else:
+        raise _error("metadata_not_saml")
+    idps = [
+        (entity, descriptor)
+        for entity in entities
+        for descriptor in entity.findall(f"{{{MD}}}IDPSSODescriptor")
+        if PROTOCOL in descriptor.get("protocolSupportEnumeration", "")
+    ]
+    if not idps:
+        raise _error("metadata_no_idp")
+    if len(idps) > 1:
+        raise _error("metadata_several_idps")
+    entity, descriptor = idps[0]
+    redirect = [
+        service.get("Location", "").strip()
+        for service in descriptor.findall(f"{{{MD}}}SingleSignOnService")
+        if service.get("Binding") == BINDING_HTTP_REDIRECT
+    ]
+    if not redirect or not redirect[0]:
+        raise _error("metadata_no_redirect")
+    certificates = [
+        _pem(certificate.text or "")
+        for key in descriptor.findall(f"{{{MD}}}KeyDescriptor")
+        if key.get("use", "signing") == "signing"
+        for certificate in key.iter(f"{{{DS}}}X509Certificate")
+        if (certificate.text or "").strip()
+    ]
+    if not certificates:
+        raise _error("metadata_no_certificate")
+    unique = list(dict.fromkeys(certificates))
+    return IdPMetadata(
+        issuer=entity.get("entityID", "").strip(), sso_url=redirect[0], certificates=unique
+    )

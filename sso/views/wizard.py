@@ -1,0 +1,256 @@
+"""The Admin Center's Single Sign-On page and the SSO profile wizard, one view per step."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.cache import never_cache
+from django.views.generic import TemplateView
+
+from sso import selectors, services
+from sso.forms import ActivateForm, IdPMetadataImportForm, IdPSettingsForm
+from sso.idp_guides import guide_for
+from sso.models import IdPKind, ProfileStatus, SSOProfile
+from sso.saml.config import sp_acs_url, sp_entity_id
+from sso.views.access import OrganizationAdminMixin
+
+STEPS = [
+    ("sp-metadata", "SP metadata"),
+    ("configure-idp", "Configure your IdP"),
+    ("idp-metadata", "IdP metadata"),
+    ("test", "Test connection"),
+]
+
+
+class WizardMixin(OrganizationAdminMixin):
+    def wizard_context(self, profile: SSOProfile, step: str) -> dict[str, Any]:
+        return self.admin_context(
+            profile=profile,
+            steps=STEPS,
+            current_step=step,
+            entity_id=sp_entity_id(profile),
+            acs_url=sp_acs_url(profile),
+        )
+
+
+@method_decorator(never_cache, name="dispatch")
+class SingleSignOnView(OrganizationAdminMixin, TemplateView):
+    template_name = "sso/admin_center/sso.html"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["profiles"] = selectors.profiles_for_organization(organization=self.organization)
+        return context
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        profile = services.profile_create(organization=self.organization, actor=request.user)
+        return redirect("sso:wizard_sp_metadata", sid=profile.sid)
+
+
+@method_decorator(never_cache, name="dispatch")
+class SPMetadataStepView(WizardMixin, View):
+    def get(self, request: HttpRequest, sid: str) -> HttpResponse:
+        profile = self.get_profile(sid)
+        return render(
+            request, "sso/wizard/sp_metadata.html", self.wizard_context(profile, "sp-metadata")
+        )
+
+
+@method_decorator(never_cache, name="dispatch")
+class ConfigureIdPStepView(WizardMixin, View):
+    def get(self, request: HttpRequest, sid: str) -> HttpResponse:
+        profile = self.get_profile(sid)
+        kind = request.GET.get("idp") or profile.idp_kind
+        kind = kind if kind in IdPKind.values else IdPKind.OTHER
+        context = self.wizard_context(profile, "configure-idp")
+        context.update(
+            {
+                "idp_kind": kind,
+                "idp_kinds": IdPKind.choices,
+                "guide": guide_for(kind),
+                "idp_kind_label": IdPKind(kind).label,
+            }
+        )
+        return render(request, "sso/wizard/configure_idp.html", context)
+
+
+@method_decorator(never_cache, name="dispatch")
+class IdPMetadataStepView(WizardMixin, View):
+    """Step 4: the IdP's Issuer, SSO URL, certificate and the trusted domains.
+
+    Imported metadata only fills the form; nothing is saved until Save & Continue.
+    """
+
+    template_name = "sso/wizard/idp_metadata.html"
+
+    def get(self, request: HttpRequest, sid: str) -> HttpResponse:
+        profile = self.get_profile(sid)
+        return self._render(profile, self._settings_form(profile), IdPMetadataImportForm())
+
+    def post(self, request: HttpRequest, sid: str) -> HttpResponse:
+        profile = self.get_profile(sid)
+        if "import" in request.POST:
+            return self._import(profile)
+        form = self._settings_form(profile, data=request.POST, files=request.FILES)
+        if form.is_valid():
+            try:
+                services.profile_configure(profile=profile, actor=request.user, **form.cleaned_data)
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, "SSO profile saved. Now test the connection.")
+                return redirect("sso:wizard_test", sid=profile.sid)
+        return self._render(profile, form, IdPMetadataImportForm(), status=400)
+
+    def _import(self, profile: SSOProfile) -> HttpResponse:
+        import_form = IdPMetadataImportForm(data=self.request.POST, files=self.request.FILES)
+        if not import_form.is_valid():
+            return self._render(profile, self._settings_form(profile), import_form, status=400)
+        metadata = import_form.cleaned_data["metadata"]
+        initial = self._initial(profile) | {
+            "idp_issuer": metadata.issuer,
+            "idp_sso_url": metadata.sso_url,
+            "certificate": metadata.certificates[0],
+            "additional_certificate": "".join(metadata.certificates[1:2]),
+        }
+        messages.info(
+            self.request, "IdP metadata imported. Check the values, then Save & Continue."
+        )
+        form = IdPSettingsForm(initial=initial, has_certificate=profile.certificates.exists())
+        return self._render(profile, form, IdPMetadataImportForm(), imported=True)
+
+    @staticmethod
+    def _initial(profile: SSOProfile) -> dict[str, Any]:
+        return {
+            "name": profile.name,
+            "idp_kind": profile.idp_kind,
+            "idp_issuer": profile.idp_issuer,
+            "idp_sso_url": profile.idp_sso_url,
+            "default_redirect_url": profile.default_redirect_url,
+            "domains": [d.domain for d in profile.domains.all()],
+            "allow_idp_initiated": profile.allow_idp_initiated,
+            "jit_provisioning": profile.jit_provisioning,
+            "jit_role": profile.jit_role,
+        }
+
+    def _settings_form(self, profile: SSOProfile, **kwargs: Any) -> IdPSettingsForm:
+        return IdPSettingsForm(
+            initial=self._initial(profile),
+            has_certificate=profile.certificates.exists(),
+            **kwargs,
+        )
+
+    def _render(
+        self,
+        profile: SSOProfile,
+        form: IdPSettingsForm,
+        import_form: IdPMetadataImportForm,
+        *,
+        status: int = 200,
+        imported: bool = False,
+    ) -> HttpResponse:
+        context = self.wizard_context(profile, "idp-metadata")
+        context.update(
+            {
+                "form": form,
+                "import_form": import_form,
+                "imported": imported,
+                "certificates": sorted(
+                    profile.certificates.all(), key=lambda c: c.not_after, reverse=True
+                ),
+            }
+        )
+        return render(self.request, self.template_name, context, status=status)
+
+
+@method_decorator(never_cache, name="dispatch")
+class TestStepView(WizardMixin, View):
+    def get(self, request: HttpRequest, sid: str) -> HttpResponse:
+        profile = self.get_profile(sid)
+        if not profile.is_configured or not profile.certificates.all():
+            messages.info(request, "Enter the IdP's metadata first.")
+            return redirect("sso:wizard_idp_metadata", sid=profile.sid)
+        context = self.wizard_context(profile, "test")
+        context["activate_form"] = ActivateForm()
+        return render(request, "sso/wizard/test.html", context)
+
+
+class CertificateRemoveView(WizardMixin, View):
+    def post(self, request: HttpRequest, sid: str) -> HttpResponse:
+        profile = self.get_profile(sid)
+        try:
+            services.profile_remove_certificate(
+                profile=profile, actor=request.user, fingerprint=request.POST.get("fingerprint", "")
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, "Certificate removed.")
+        return redirect("sso:wizard_idp_metadata", sid=profile.sid)
+
+
+@method_decorator(never_cache, name="dispatch")
+class ProfileDeleteView(WizardMixin, View):
+    def get(self, request: HttpRequest, sid: str) -> HttpResponse:
+        context = self.admin_context(profile=self.get_profile(sid))
+        return render(request, "sso/wizard/delete.html", context)
+
+    def post(self, request: HttpRequest, sid: str) -> HttpResponse:
+        profile = self.get_profile(sid)
+        name = profile.name
+        services.profile_delete(profile=profile, actor=request.user)
+        messages.success(request, f"SSO profile “{name}” deleted.")
+        return redirect("sso:admin_sso")
+
+
+@method_decorator(never_cache, name="dispatch")
+class ProfileActivateView(WizardMixin, View):
+    """Turn SSO on after a successful test, or (confirmed, audited) without one."""
+
+    def post(self, request: HttpRequest, sid: str) -> HttpResponse:
+        profile = self.get_profile(sid)
+        form = ActivateForm(data=request.POST)
+        if form.is_valid():
+            try:
+                services.profile_activate(
+                    profile=profile, actor=request.user, override=form.cleaned_data["override"]
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, f"SSO is on for “{profile.name}”.")
+                return redirect("sso:admin_sso")
+        context = self.wizard_context(profile, "test")
+        context["activate_form"] = form
+        return render(request, "sso/wizard/test.html", context, status=400)
+
+
+class ProfileDisableView(WizardMixin, View):
+    def post(self, request: HttpRequest, sid: str) -> HttpResponse:
+        profile = self.get_profile(sid)
+        if profile.status == ProfileStatus.ACTIVE:
+            services.profile_disable(profile=profile, actor=request.user)
+            messages.success(request, f"SSO is off for “{profile.name}”.")
+        return redirect("sso:admin_sso")
+
+
+@method_decorator(never_cache, name="dispatch")
+class AuditLogView(OrganizationAdminMixin, TemplateView):
+    template_name = "sso/admin_center/audit_log.html"
+    nav = "audit"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["events"] = selectors.audit_events_for(organization=self.organization)[:200]
+        return context
+
+
+def admin_center_home(request: HttpRequest) -> HttpResponse:
+    return redirect(reverse("sso:admin_sso"))
