@@ -10,7 +10,7 @@ PORT ?= 8000
 export DJANGO_DEBUG ?= true
 export DJANGO_SECRET_KEY ?= dev-only-insecure-key-change-me
 
-.PHONY: run test setup system-packages migrate demo lint bench clean
+.PHONY: run test setup system-packages browser-packages migrate demo lint bench clean
 
 run: setup migrate demo
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
@@ -19,6 +19,9 @@ setup: system-packages $(STAMP)
 
 system-packages:
 	@bash scripts/system-packages.sh
+
+browser-packages:
+	@bash scripts/browser-packages.sh
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,7 +39,7 @@ migrate: setup
 demo: migrate
 	$(BIN)/python manage.py seed_demo
 
-test: system-packages $(DEV_STAMP)
+test: system-packages browser-packages $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python manage.py makemigrations --check --dry-run --settings=adminsite.settings_test
 	$(BIN)/pytest

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -80,3 +81,12 @@ def generate_sp_key_pair(common_name: str) -> SPKeyPair:
 def certificate_body(pem: str) -> str:
     """The base64 body of a PEM certificate, as SAML metadata's X509Certificate wants it."""
     return "".join(line for line in pem.strip().splitlines() if not line.startswith("-----"))
+
+
+def fingerprint_of(certificate_base64: str) -> str:
+    """SHA-256 fingerprint (AA:BB:...) of a base64 DER certificate, as a KeyInfo carries it."""
+    try:
+        der = base64.b64decode(certificate_base64, validate=False)
+    except ValueError:
+        return ""
+    return hashlib.sha256(der).digest().hex(":").upper() if der else ""

@@ -6,6 +6,7 @@ from django.db.models import Q, QuerySet
 
 from sso.models import (
     AuditEvent,
+    LoginEvent,
     Membership,
     Organization,
     ProfileStatus,
@@ -105,3 +106,11 @@ def admin_membership_for(*, user: User) -> Membership | None:
 
 def audit_events_for(*, organization: Organization) -> QuerySet[AuditEvent]:
     return organization.audit_events.select_related("actor", "profile")
+
+
+def login_events_for(*, profile: SSOProfile) -> QuerySet[LoginEvent]:
+    return LoginEvent.objects.filter(profile=profile, organization=profile.organization)
+
+
+def last_connection_test(*, profile: SSOProfile) -> LoginEvent | None:
+    return login_events_for(profile=profile).filter(is_test=True).first()

@@ -454,3 +454,51 @@ def _sso_user_for_login(
             setattr(user, key, names[key])
         user.save(update_fields=changed)
     return user
+
+
+def connection_test_record(
+    *,
+    profile: SSOProfile,
+    tester: User | None,
+    reason: str,
+    claims: dict[str, str],
+    detail: dict[str, Any],
+    client_ip: str | None = None,
+) -> LoginEvent:
+    """Store a connection test's outcome on the profile, the login events and the audit log.
+
+    Success moves a Configured profile to Tested, the state that may be activated.
+    """
+    succeeded = reason == Reason.OK
+    outcome = TestOutcome.SUCCESS if succeeded else TestOutcome.FAILURE
+    with transaction.atomic():
+        event = login_event_record(
+            profile=profile,
+            outcome=LoginOutcome.SUCCESS if succeeded else LoginOutcome.FAILURE,
+            reason=reason,
+            email=claims.get("email", ""),
+            idp_issuer=claims.get("issuer", ""),
+            assertion_id=claims.get("assertion_id", ""),
+            in_response_to=claims.get("in_response_to", ""),
+            client_ip=client_ip,
+            is_test=True,
+            detail=detail,
+        )
+        changes: dict[str, Any] = {"outcome": outcome.value, "reason": reason}
+        profile.last_test_outcome = outcome
+        profile.last_test_code = reason
+        profile.last_tested_at = event.created_at
+        if succeeded and profile.status == ProfileStatus.CONFIGURED:
+            changes["status"] = [profile.status, ProfileStatus.TESTED]
+            profile.status = ProfileStatus.TESTED
+        profile.save(
+            update_fields=["last_test_outcome", "last_test_code", "last_tested_at", "status"]
+        )
+        audit_record(
+            organization=profile.organization,
+            profile=profile,
+            actor=tester,
+            action=AuditAction.TESTED,
+            changes=changes,
+        )
+    return event

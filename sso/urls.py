@@ -39,6 +39,12 @@ urlpatterns = [
         wizard.CertificateRemoveView.as_view(),
         name="wizard_certificate_remove",
     ),
+    path(PROFILE + "events/", wizard.LoginEventListView.as_view(), name="profile_login_events"),
+    path(
+        PROFILE + "events/<int:pk>/",
+        wizard.LoginEventDetailView.as_view(),
+        name="profile_login_event",
+    ),
     path(PROFILE + "activate/", wizard.ProfileActivateView.as_view(), name="profile_activate"),
     path(PROFILE + "disable/", wizard.ProfileDisableView.as_view(), name="profile_disable"),
     path(PROFILE + "delete/", wizard.ProfileDeleteView.as_view(), name="profile_delete"),

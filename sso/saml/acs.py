@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -32,6 +33,7 @@ from saml2.sigver import MissingKey, SignatureError
 from saml2.validate import ResponseLifetimeExceed, ToEarly
 
 from sso import selectors
+from sso.crypto import fingerprint_of
 from sso.models import SSOProfile
 from sso.reasons import LoginRefused, Reason
 from sso.saml.checks import ResponseFacts, check_claims, read_response
@@ -71,6 +73,13 @@ class VerifiedLogin:
     pending: PendingRequest | None
     attributes: dict[str, list[str]] = field(default_factory=dict)
     signature_algorithms: list[str] = field(default_factory=list)
+    domain_trusted: bool = True
+    verifying_certificate: str = ""
+    clock_difference_seconds: int | None = None
+
+    @property
+    def is_test(self) -> bool:
+        return bool(self.pending and self.pending.is_test)
 
     @property
     def claims(self) -> dict[str, str]:
@@ -79,6 +88,20 @@ class VerifiedLogin:
             "issuer": self.issuer,
             "assertion_id": self.assertion_id,
             "in_response_to": self.in_response_to,
+        }
+
+    def diagnostics(self) -> dict[str, Any]:
+        """What a connection test shows the admin about the IdP's response."""
+        return {
+            "name_id": self.email,
+            "name_id_format": self.name_id_format,
+            "issuer": self.issuer,
+            "attributes": self.attributes,
+            "signature_algorithms": sorted(set(self.signature_algorithms)),
+            "verifying_certificate": self.verifying_certificate,
+            "clock_difference_seconds": self.clock_difference_seconds,
+            "domain_trusted": self.domain_trusted,
+            "email_domain": self.email.rpartition("@")[2],
         }
 
     @property
@@ -103,6 +126,8 @@ def _replay_key(issuer: str, assertion_id: str) -> str:
 
 
 def _decode(saml_response: str) -> bytes:
+    if not saml_response:
+        raise LoginRefused(Reason.MALFORMED_RESPONSE, problem="no SAMLResponse was posted")
     try:
         return base64.b64decode(saml_response, validate=False)
     except (binascii.Error, ValueError):
@@ -110,11 +135,19 @@ def _decode(saml_response: str) -> bytes:
 
 
 def _pending_request(
-    facts: ResponseFacts, profile: SSOProfile, token: str | None
+    facts: ResponseFacts, profile: SSOProfile, token: str | None, test: PendingRequest | None
 ) -> PendingRequest | None:
     answered = {facts.in_response_to, *facts.subject_in_response_to} - {""}
     if len(answered) > 1:
         raise LoginRefused(Reason.UNKNOWN_IN_RESPONSE_TO, problem="conflicting InResponseTo values")
+    if test is not None:
+        if answered != {test.request_id}:
+            raise LoginRefused(
+                Reason.UNKNOWN_IN_RESPONSE_TO,
+                problem="the response does not answer this connection test",
+                in_response_to=", ".join(sorted(answered)) or "(none)",
+            )
+        return test
     if not answered:
         if not profile.allow_idp_initiated:
             raise LoginRefused(Reason.UNSOLICITED_NOT_ALLOWED)
@@ -123,10 +156,22 @@ def _pending_request(
     pending = pending_request_find(request_id=request_id, sid=profile.sid, token=token)
     if pending is None:
         raise LoginRefused(Reason.UNKNOWN_IN_RESPONSE_TO, in_response_to=request_id)
+    if pending.is_test:
+        raise LoginRefused(
+            Reason.UNKNOWN_IN_RESPONSE_TO,
+            problem="a connection test never signs anybody in",
+            in_response_to=request_id,
+        )
     return pending
 
 
-def _verify_signatures(profile: SSOProfile, saml_response: str, pending: PendingRequest | None):  # noqa: ANN202
+def _certificate_fingerprints(profile: SSOProfile) -> list[str]:
+    return [certificate.fingerprint_sha256 for certificate in profile.certificates.all()]
+
+
+def _verify_signatures(  # noqa: ANN202
+    profile: SSOProfile, saml_response: str, pending: PendingRequest | None, facts: ResponseFacts
+):
     """pysaml2 verifies both signatures against the profile's certificates, and the rest again."""
     client = Saml2Client(sp_config_for(profile, allow_unsolicited=pending is None))
     outstanding = {pending.request_id: pending.relay_state} if pending else {}
@@ -135,7 +180,11 @@ def _verify_signatures(profile: SSOProfile, saml_response: str, pending: Pending
             saml_response, BINDING_HTTP_POST, outstanding
         )
     except (SignatureError, IncorrectlySigned, MissingKey):
-        raise LoginRefused(Reason.SIGNATURE_INVALID) from None
+        raise LoginRefused(
+            Reason.SIGNATURE_INVALID,
+            signed_with=sorted({fingerprint_of(body) for body in facts.signing_certificates}),
+            configured=_certificate_fingerprints(profile),
+        ) from None
     except ResponseLifetimeExceed:
         raise LoginRefused(Reason.EXPIRED) from None
     except ToEarly:
@@ -166,17 +215,29 @@ def _email_from(name_id: object) -> tuple[str, str]:
 
 
 def verify_response(
-    *, profile: SSOProfile, saml_response: str, token: str | None, now: dt.datetime | None = None
+    *,
+    profile: SSOProfile,
+    saml_response: str,
+    token: str | None,
+    test: PendingRequest | None = None,
+    now: dt.datetime | None = None,
 ) -> VerifiedLogin:
     """Verify a posted SAMLResponse for this profile; raise LoginRefused with the reason.
 
-    A refusal carries what the response claimed (`refusal.claims`) for the login event.
+    With `test` (the admin's connection test it must answer), an email outside the trusted
+    domains is reported rather than refused; nothing else is relaxed. A refusal carries what
+    the response claimed (`refusal.claims`) for the login event.
     """
     now = now or dt.datetime.now(dt.UTC)
     facts, _ = read_response(_decode(saml_response), allow_sha1=settings.SSO_ALLOW_SHA1_SIGNATURES)
     try:
         return _verify(
-            profile=profile, saml_response=saml_response, facts=facts, token=token, now=now
+            profile=profile,
+            saml_response=saml_response,
+            facts=facts,
+            token=token,
+            test=test,
+            now=now,
         )
     except LoginRefused as refusal:
         refusal.claims = {
@@ -194,6 +255,7 @@ def _verify(
     saml_response: str,
     facts: ResponseFacts,
     token: str | None,
+    test: PendingRequest | None,
     now: dt.datetime,
 ) -> VerifiedLogin:
     skew = dt.timedelta(seconds=settings.SSO_CLOCK_SKEW_SECONDS)
@@ -208,9 +270,9 @@ def _verify(
     replay_key = _replay_key(facts.issuer, facts.assertion_id)
     if cache.get(replay_key):
         raise LoginRefused(Reason.REPLAYED_ASSERTION, assertion_id=facts.assertion_id)
-    pending = _pending_request(facts, profile, token)
+    pending = _pending_request(facts, profile, token, test)
 
-    verified = _verify_signatures(profile, saml_response, pending)
+    verified = _verify_signatures(profile, saml_response, pending, facts)
     if verified.assertion.id != facts.assertion_id:
         raise LoginRefused(Reason.MALFORMED_RESPONSE, problem="verified another assertion")
     email, name_format = _email_from(verified.name_id)
@@ -222,10 +284,18 @@ def _verify(
     if pending and not pending_request_consume(request_id=pending.request_id):
         raise LoginRefused(Reason.UNKNOWN_IN_RESPONSE_TO, in_response_to=pending.request_id)
 
-    if selectors.trusted_domain_for_email(profile=profile, email=email) is None:
+    domain_trusted = selectors.trusted_domain_for_email(profile=profile, email=email) is not None
+    if not domain_trusted and test is None:
         refusal = LoginRefused(Reason.DOMAIN_NOT_TRUSTED, email_domain=email.rpartition("@")[2])
         refusal.claims["email"] = email
         raise refusal
+
+    # pysaml2 does not say which trusted certificate verified; the signature's KeyInfo does,
+    # and with a single configured certificate there is no question.
+    configured = _certificate_fingerprints(profile)
+    signed_with = [fingerprint_of(body) for body in facts.signing_certificates]
+    matching = [f for f in configured if f in signed_with]
+    verifying = matching[0] if matching else (configured[0] if len(configured) == 1 else "")
 
     return VerifiedLogin(
         profile=profile,
@@ -237,4 +307,9 @@ def _verify(
         pending=pending,
         attributes={key: [str(v) for v in values] for key, values in (verified.ava or {}).items()},
         signature_algorithms=facts.signature_algorithms,
+        domain_trusted=domain_trusted,
+        verifying_certificate=verifying,
+        clock_difference_seconds=(
+            round((facts.issue_instant - now).total_seconds()) if facts.issue_instant else None
+        ),
     )

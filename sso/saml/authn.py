@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from djangosaml2.overrides import Saml2Client
 from djangosaml2.utils import get_location
 from saml2 import BINDING_HTTP_REDIRECT
@@ -11,20 +13,27 @@ from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 from sso.models import SSOProfile
 from sso.reasons import LoginRefused, Reason
 from sso.saml.config import ProfileSigningKey, sp_config_for
-from sso.saml.requests import pending_request_save
+from sso.saml.requests import TEST_RELAY_PREFIX, pending_request_save
 
 
 def authn_request_url(
-    *, profile: SSOProfile, relay_state: str, token: str, is_test: bool = False
+    *, profile: SSOProfile, relay_state: str, token: str, tester_id: int | None = None
 ) -> str:
-    """The IdP URL carrying a signed AuthnRequest; its id is remembered for this browser."""
-    if not profile.is_active and not is_test:
+    """The IdP URL carrying a signed AuthnRequest; its id is remembered for this browser.
+
+    With `tester_id`, a connection test by that admin: allowed before the profile is active.
+    """
+    if not profile.is_active and tester_id is None:
         raise LoginRefused(Reason.PROFILE_INACTIVE)
     client = Saml2Client(sp_config_for(profile))
     client.sec.sec_backend = ProfileSigningKey(profile)
-    request_id, binding_info = client.prepare_for_authenticate(
+    request_id = f"id-{secrets.token_hex(16)}"
+    if tester_id is not None:
+        relay_state = TEST_RELAY_PREFIX + request_id
+    _, binding_info = client.prepare_for_authenticate(
         entityid=profile.idp_issuer,
         relay_state=relay_state,
+        message_id=request_id,
         binding=BINDING_HTTP_REDIRECT,
         sign=True,
         sigalg=SIG_RSA_SHA256,
@@ -36,6 +45,6 @@ def authn_request_url(
         sid=profile.sid,
         relay_state=relay_state,
         token=token,
-        is_test=is_test,
+        tester_id=tester_id,
     )
     return get_location(binding_info)

@@ -70,6 +70,8 @@ class ResponseFacts:
     not_before: list[dt.datetime] = field(default_factory=list)
     not_on_or_after: list[dt.datetime] = field(default_factory=list)
     signature_algorithms: list[str] = field(default_factory=list)
+    signing_certificates: list[str] = field(default_factory=list)
+    issue_instant: dt.datetime | None = None
 
     @property
     def issuer(self) -> str:
@@ -233,6 +235,12 @@ def read_response(xml: bytes, *, allow_sha1: bool) -> tuple[ResponseFacts, etree
             if (moment := _timestamp(source.get("NotOnOrAfter"))) is not None
         ],
         signature_algorithms=algorithms,
+        signing_certificates=[
+            "".join((certificate.text or "").split())
+            for signature in (response_signature, assertion_signature)
+            for certificate in signature.iter(f"{{{DS}}}X509Certificate")
+        ],
+        issue_instant=_timestamp(assertion.get("IssueInstant") or root.get("IssueInstant")),
     )
     if not facts.assertion_id:
         raise _malformed("assertion has no ID")

@@ -16,6 +16,7 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 
 _KEY = "sso:authn-request:{}"
+TEST_RELAY_PREFIX = "test:"
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,12 @@ class PendingRequest:
     sid: str
     relay_state: str
     browser: str
-    is_test: bool = False
+    tester_id: int | None = None
+
+    @property
+    def is_test(self) -> bool:
+        """A connection test: its response shows a result page and never signs anybody in."""
+        return self.tester_id is not None
 
 
 def _digest(token: str) -> str:
@@ -53,14 +59,14 @@ def set_browser_cookie(response: HttpResponse, token: str) -> None:
 
 
 def pending_request_save(
-    *, request_id: str, sid: str, relay_state: str, token: str, is_test: bool = False
+    *, request_id: str, sid: str, relay_state: str, token: str, tester_id: int | None = None
 ) -> PendingRequest:
     pending = PendingRequest(
         request_id=request_id,
         sid=sid,
         relay_state=relay_state,
         browser=_digest(token),
-        is_test=is_test,
+        tester_id=tester_id,
     )
     cache.set(_KEY.format(request_id), asdict(pending), settings.SSO_REQUEST_TTL_SECONDS)
     return pending
@@ -77,6 +83,19 @@ def pending_request_find(*, request_id: str, sid: str, token: str | None) -> Pen
     if pending.sid != sid or not secrets.compare_digest(pending.browser, _digest(token)):
         return None
     return pending
+
+
+def pending_test_find(*, relay_state: str, sid: str, token: str | None) -> PendingRequest | None:
+    """The connection test this RelayState names, if this browser started it for this profile.
+
+    A test's RelayState is `test:<request id>`; it only decides which page shows the outcome.
+    Whether the response really answers the test is checked against InResponseTo.
+    """
+    request_id = (relay_state or "").removeprefix(TEST_RELAY_PREFIX)
+    if not relay_state.startswith(TEST_RELAY_PREFIX) or not request_id:
+        return None
+    pending = pending_request_find(request_id=request_id, sid=sid, token=token)
+    return pending if pending and pending.is_test else None
 
 
 def pending_request_consume(*, request_id: str) -> bool:

@@ -18,6 +18,7 @@ from sso import services
 from sso.models import LoginOutcome, SSOProfile, User
 from sso.reasons import LoginRefused, Reason
 from sso.saml.acs import VerifiedLogin, verify_response
+from sso.saml.requests import PendingRequest, pending_test_find
 from sso.validators import same_origin_path
 
 logger = logging.getLogger(__name__)
@@ -70,6 +71,12 @@ class AssertionConsumerServiceView(Saml2AssertionConsumerServiceView):
             ),
             sid=sid,
         )
+        token = request.COOKIES.get(settings.SSO_REQUEST_COOKIE_NAME)
+        test = pending_test_find(
+            relay_state=request.POST.get("RelayState", ""), sid=sid, token=token
+        )
+        if test is not None:
+            return self._connection_test(request, profile, test, token)
         try:
             login, user = self._authenticate(request, profile)
         except LoginRefused as refusal:
@@ -96,17 +103,44 @@ class AssertionConsumerServiceView(Saml2AssertionConsumerServiceView):
         )
         return HttpResponseRedirect(self._redirect_target(request, login))
 
+    def _connection_test(
+        self, request: HttpRequest, profile: SSOProfile, test: PendingRequest, token: str | None
+    ) -> HttpResponse:
+        """Verify exactly as a login would, then show the admin the result; sign nobody in."""
+        try:
+            login = verify_response(
+                profile=profile,
+                saml_response=request.POST.get("SAMLResponse", ""),
+                token=token,
+                test=test,
+            )
+        except LoginRefused as refusal:
+            reason, claims, detail = refusal.reason, refusal.claims, refusal.detail
+        except Exception:
+            logger.exception("Unexpected error in the connection test of profile %s", profile.sid)
+            reason, claims, detail = Reason.INTERNAL_ERROR, {}, {}
+        else:
+            reason, claims, detail = Reason.OK, login.claims, login.diagnostics()
+        event = services.connection_test_record(
+            profile=profile,
+            tester=User.objects.filter(pk=test.tester_id).first(),
+            reason=reason,
+            claims=claims,
+            detail=detail,
+            client_ip=_client_ip(request),
+        )
+        return HttpResponseRedirect(
+            reverse("sso:profile_login_event", args=[profile.sid, event.pk])
+        )
+
     def _authenticate(
         self, request: HttpRequest, profile: SSOProfile
     ) -> tuple[VerifiedLogin, User]:
         if not profile.is_active:
             raise LoginRefused(Reason.PROFILE_INACTIVE)
-        saml_response = request.POST.get("SAMLResponse", "")
-        if not saml_response:
-            raise LoginRefused(Reason.MALFORMED_RESPONSE, problem="no SAMLResponse")
         login = verify_response(
             profile=profile,
-            saml_response=saml_response,
+            saml_response=request.POST.get("SAMLResponse", ""),
             token=request.COOKIES.get(settings.SSO_REQUEST_COOKIE_NAME),
         )
         try:

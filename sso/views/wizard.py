@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views import View
@@ -15,10 +15,14 @@ from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 
 from sso import selectors, services
+from sso.diagnostics import fix_for
 from sso.forms import ActivateForm, IdPMetadataImportForm, IdPSettingsForm
 from sso.idp_guides import guide_for
 from sso.models import IdPKind, ProfileStatus, SSOProfile
+from sso.reasons import Reason
+from sso.saml.authn import authn_request_url
 from sso.saml.config import sp_acs_url, sp_entity_id
+from sso.saml.requests import browser_token, set_browser_cookie
 from sso.views.access import OrganizationAdminMixin
 
 STEPS = [
@@ -172,6 +176,8 @@ class IdPMetadataStepView(WizardMixin, View):
 
 @method_decorator(never_cache, name="dispatch")
 class TestStepView(WizardMixin, View):
+    """The last step: a real SP-initiated login against the IdP, marked as this admin's test."""
+
     def get(self, request: HttpRequest, sid: str) -> HttpResponse:
         profile = self.get_profile(sid)
         if not profile.is_configured or not profile.certificates.all():
@@ -179,7 +185,48 @@ class TestStepView(WizardMixin, View):
             return redirect("sso:wizard_idp_metadata", sid=profile.sid)
         context = self.wizard_context(profile, "test")
         context["activate_form"] = ActivateForm()
+        context["last_test"] = selectors.last_connection_test(profile=profile)
         return render(request, "sso/wizard/test.html", context)
+
+    def post(self, request: HttpRequest, sid: str) -> HttpResponse:
+        profile = self.get_profile(sid)
+        if not profile.is_configured or not profile.certificates.all():
+            return redirect("sso:wizard_idp_metadata", sid=profile.sid)
+        token = browser_token(request)
+        response = redirect(
+            authn_request_url(
+                profile=profile, relay_state="", token=token, tester_id=request.user.pk
+            )
+        )
+        set_browser_cookie(response, token)
+        return response
+
+
+@method_decorator(never_cache, name="dispatch")
+class LoginEventListView(WizardMixin, View):
+    def get(self, request: HttpRequest, sid: str) -> HttpResponse:
+        profile = self.get_profile(sid)
+        context = self.admin_context(
+            profile=profile, events=selectors.login_events_for(profile=profile)[:100]
+        )
+        return render(request, "sso/admin_center/login_events.html", context)
+
+
+@method_decorator(never_cache, name="dispatch")
+class LoginEventDetailView(WizardMixin, View):
+    """One attempt with its reason and the fix; a connection test's result page."""
+
+    def get(self, request: HttpRequest, sid: str, pk: int) -> HttpResponse:
+        profile = self.get_profile(sid)
+        event = get_object_or_404(selectors.login_events_for(profile=profile), pk=pk)
+        context = self.admin_context(
+            profile=profile,
+            event=event,
+            reason_text=Reason(event.reason).label if event.reason in Reason.values else "",
+            fix=fix_for(event, profile),
+            activate_form=ActivateForm(),
+        )
+        return render(request, "sso/admin_center/login_event.html", context)
 
 
 class CertificateRemoveView(WizardMixin, View):
