@@ -83,12 +83,24 @@ AUTHENTICATION_BACKENDS = [
 ]
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/console/"
+# Failed password sign-ins allowed per email and per client address within the window.
+SSO_LOGIN_FAILURES_PER_EMAIL = env.int("SSO_LOGIN_FAILURES_PER_EMAIL", default=5)
+SSO_LOGIN_FAILURES_PER_CLIENT = env.int("SSO_LOGIN_FAILURES_PER_CLIENT", default=30)
+SSO_LOGIN_THROTTLE_SECONDS = env.int("SSO_LOGIN_THROTTLE_SECONDS", default=900)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# EMAIL (password reset): printed to the console unless EMAIL_URL names an SMTP server.
+# ------------------------------------------------------------------------------
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = env.str(
+    "DJANGO_DEFAULT_FROM_EMAIL", default="Admin Center <noreply@localhost>"
+)
 
 # SECURITY
 # ------------------------------------------------------------------------------

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 
-from sso.models import IdPKind, Role
+from sso.models import IdPKind, Role, User
 from sso.saml.metadata import parse_idp_metadata
+from sso.selectors import user_get_by_email
 from sso.validators import (
     CertificateInfo,
     certificate_text_from_upload,
@@ -202,3 +204,74 @@ class ActivateForm(forms.Form):
                 code="confirm_required",
             )
         return cleaned
+
+
+class EmailForm(forms.Form):
+    error_messages = {"invalid": "Enter a valid email address, like name@example.com."}
+
+    email = forms.EmailField(
+        label="Email",
+        max_length=254,
+        error_messages={
+            "required": "Enter your email address.",
+            "invalid": error_messages["invalid"],
+        },
+        widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True}),
+    )
+
+
+class PasswordForm(forms.Form):
+    password = forms.CharField(
+        label="Password",
+        strip=False,
+        error_messages={"required": "Enter your password."},
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password", "autofocus": True}),
+    )
+
+
+class SignUpForm(forms.Form):
+    email = forms.EmailField(
+        label="Work email",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    password = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    organization_name = forms.CharField(label="Organization name", max_length=200)
+
+    error_messages = {"email_taken": "An account with this email already exists. Log in instead."}
+
+    def clean_email(self) -> str:
+        email = self.cleaned_data["email"].strip().lower()
+        if user_get_by_email(email=email) is not None:
+            raise ValidationError(self.error_messages["email_taken"], code="email_taken")
+        return email
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("password"):
+            try:
+                validate_password(cleaned["password"], User(email=cleaned.get("email", "")))
+            except ValidationError as exc:
+                self.add_error("password", exc)
+        return cleaned
+
+
+class EnforcementForm(forms.Form):
+    enforce_sso = forms.BooleanField(
+        label="Enforce SSO: people of your trusted domains can only sign in through your IdP",
+        required=False,
+    )
+    break_glass = forms.ModelMultipleChoiceField(
+        label="Break-glass owners (keep password sign-in; every use is audited)",
+        queryset=None,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args: Any, owners: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["break_glass"].queryset = owners

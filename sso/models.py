@@ -104,6 +104,9 @@ class Membership(models.Model):
     )
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
     created_just_in_time = models.BooleanField(default=False)
+    break_glass = models.BooleanField(
+        default=False, help_text="An owner who keeps password sign-in while SSO is enforced."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -339,6 +342,8 @@ class AuditAction(models.TextChoices):
     DISABLED = "disabled", "Disabled"
     DELETED = "deleted", "Deleted"
     DOMAIN_VERIFIED = "domain_verified", "Domain verified"
+    SSO_ENFORCEMENT_CHANGED = "sso_enforcement_changed", "SSO enforcement changed"
+    BREAK_GLASS_LOGIN = "break_glass_login", "Break-glass password sign-in"
 
 
 class AuditEvent(models.Model):

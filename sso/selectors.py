@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import models
 from django.db.models import Q, QuerySet
 
 from sso.models import (
@@ -89,7 +90,7 @@ def profile_for_email(*, email: str) -> SSOProfile | None:
     patterns = [domain, *(f"*.{parent}" for parent in _parent_domains(domain)[1:])]
     matches = TrustedDomain.objects.filter(
         domain__in=patterns, profile__status=ProfileStatus.ACTIVE
-    ).select_related("profile")
+    ).select_related("profile__organization")
     best = min(matches, key=lambda d: (d.is_wildcard, -len(d.domain)), default=None)
     return best.profile if best else None
 
@@ -114,3 +115,26 @@ def login_events_for(*, profile: SSOProfile) -> QuerySet[LoginEvent]:
 
 def last_connection_test(*, profile: SSOProfile) -> LoginEvent | None:
     return login_events_for(profile=profile).filter(is_test=True).first()
+
+
+def organization_enforcing_sso_for(*, email: str) -> Organization | None:
+    """The organization whose enforced SSO covers this email, if any."""
+    profile = profile_for_email(email=email)
+    if profile is None or not profile.organization.enforce_sso:
+        return None
+    return profile.organization
+
+
+def break_glass_membership(*, user: User, organization: Organization) -> Membership | None:
+    return Membership.objects.filter(
+        user=user, organization=organization, role=Role.OWNER, break_glass=True
+    ).first()
+
+
+def owners_of(*, organization: Organization) -> QuerySet[User]:
+    """The organization's owners, each annotated with `break_glass`."""
+    return (
+        User.objects.filter(memberships__organization=organization, memberships__role=Role.OWNER)
+        .annotate(break_glass=models.F("memberships__break_glass"))
+        .order_by("email")
+    )

@@ -6,11 +6,13 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.text import slugify
 
-from sso import selectors
+from sso import selectors, throttling
 from sso.crypto import generate_sp_key_pair
 from sso.models import (
     AuditAction,
@@ -47,6 +49,10 @@ MESSAGES = {
     "certificate_last": "A configured profile needs a signing certificate; add the new one first.",
     "not_tested": "Test the connection successfully before turning the profile on.",
     "not_configured": "Enter the Issuer, single sign-on URL and signing certificate first.",
+    "enforce_without_active": (
+        "Turn on an SSO profile first: enforcing SSO without an active profile would lock "
+        "everybody out."
+    ),
 }
 
 TRACKED_FIELDS = (
@@ -502,3 +508,107 @@ def connection_test_record(
             changes=changes,
         )
     return event
+
+
+class PasswordLoginRefused(Exception):
+    """A password sign-in that must not go through; `code` is stable, `message` is for the user."""
+
+    MESSAGES = {
+        "invalid": "Your email or password is incorrect.",
+        "throttled": (
+            "Too many failed attempts. Wait 15 minutes and try again, or sign in with single "
+            "sign-on if your organization uses it."
+        ),
+        "sso_required": (
+            "Your organization requires single sign-on. Continue with SSO to sign in."
+        ),
+    }
+
+    def __init__(self, code: str, profile: SSOProfile | None = None) -> None:
+        super().__init__(code)
+        self.code = code
+        self.message = self.MESSAGES[code]
+        self.profile = profile
+
+
+def password_login(*, email: str, password: str, client_ip: str | None) -> User:
+    """Check a password sign-in: throttling, enforced SSO with break-glass owners, password.
+
+    Raises PasswordLoginRefused. A break-glass sign-in is audited.
+    """
+    if throttling.login_throttled(email=email, client_ip=client_ip):
+        raise PasswordLoginRefused("throttled")
+    user = authenticate(None, username=email.strip(), password=password)
+    if user is None:
+        throttling.login_failure_record(email=email, client_ip=client_ip)
+        raise PasswordLoginRefused("invalid")
+    throttling.login_success_record(email=email)
+    enforcing = selectors.organization_enforcing_sso_for(email=user.email)
+    if enforcing is not None:
+        if selectors.break_glass_membership(user=user, organization=enforcing) is None:
+            raise PasswordLoginRefused(
+                "sso_required", selectors.profile_for_email(email=user.email)
+            )
+        audit_record(
+            organization=enforcing,
+            actor=user,
+            action=AuditAction.BREAK_GLASS_LOGIN,
+            changes={"client_ip": client_ip or ""},
+        )
+        logger.warning("Break-glass password sign-in by %s into %s", user.pk, enforcing.slug)
+    return user
+
+
+def organization_set_sso_enforcement(
+    *, organization: Organization, actor: User | None, enforce: bool, break_glass: list[User]
+) -> None:
+    """Turn Enforce SSO on or off and name the owners who keep password sign-in."""
+    has_active = organization.sso_profiles.filter(status=ProfileStatus.ACTIVE).exists()
+    if enforce and not has_active:
+        raise ValidationError(
+            {
+                "enforce_sso": ValidationError(
+                    MESSAGES["enforce_without_active"], code="enforce_without_active"
+                )
+            }
+        )
+    owners = organization.memberships.filter(role=Role.OWNER)
+    chosen = {user.pk for user in break_glass}
+    before = {
+        "enforce_sso": organization.enforce_sso,
+        "break_glass": sorted(
+            owners.filter(break_glass=True).values_list("user__email", flat=True)
+        ),
+    }
+    with transaction.atomic():
+        organization.enforce_sso = enforce
+        organization.save(update_fields=["enforce_sso"])
+        owners.filter(user__in=chosen).update(break_glass=True)
+        owners.exclude(user__in=chosen).update(break_glass=False)
+        after = {
+            "enforce_sso": enforce,
+            "break_glass": sorted(
+                owners.filter(break_glass=True).values_list("user__email", flat=True)
+            ),
+        }
+        changes = {key: [before[key], after[key]] for key in before if before[key] != after[key]}
+        if changes:
+            audit_record(
+                organization=organization,
+                actor=actor,
+                action=AuditAction.SSO_ENFORCEMENT_CHANGED,
+                changes=changes,
+            )
+
+
+def signup(*, email: str, password: str, organization_name: str) -> User:
+    """A new organization and its owner account."""
+    with transaction.atomic():
+        user = user_create(email=email, password=password)
+        base = slugify(organization_name)[:50] or "organization"
+        slug, counter = base, 1
+        while Organization.objects.filter(slug=slug).exists():
+            counter += 1
+            slug = f"{base}-{counter}"
+        organization_create(name=organization_name, slug=slug, owner=user)
+    return user

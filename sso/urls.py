@@ -1,21 +1,51 @@
 from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import path, reverse_lazy
 
-from sso.views import acs, console, saml, wizard
+from sso.views import acs, console, login, saml, wizard
 
 app_name = "sso"
 
 PROFILE = "admin-center/sso/<str:sid>/"
 
 urlpatterns = [
+    path("login/", login.EmailStepView.as_view(), name="login"),
+    path("login/password/", login.PasswordStepView.as_view(), name="login_password"),
+    path("signup/", login.SignUpView.as_view(), name="signup"),
+    path("logout/", login.LogoutView.as_view(), name="logout"),
     path(
-        "login/",
-        auth_views.LoginView.as_view(template_name="sso/login/password.html"),
-        name="login",
+        "password-reset/",
+        auth_views.PasswordResetView.as_view(
+            template_name="sso/login/password_reset.html",
+            email_template_name="sso/login/password_reset_email.txt",
+            subject_template_name="sso/login/password_reset_subject.txt",
+            success_url=reverse_lazy("sso:password_reset_done"),
+        ),
+        name="password_reset",
     ),
-    path("logout/", auth_views.LogoutView.as_view(next_page="/login/"), name="logout"),
+    path(
+        "password-reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(
+            template_name="sso/login/password_reset_done.html"
+        ),
+        name="password_reset_done",
+    ),
+    path(
+        "password-reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(
+            template_name="sso/login/password_reset_confirm.html",
+            success_url=reverse_lazy("sso:password_reset_complete"),
+        ),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password-reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(
+            template_name="sso/login/password_reset_complete.html"
+        ),
+        name="password_reset_complete",
+    ),
     path("console/", console.console, name="console"),
     path("sso/saml2/<str:sid>/metadata/", saml.MetadataView.as_view(), name="saml2_metadata"),
     path("sso/saml2/<str:sid>/login/", saml.LoginView.as_view(), name="saml2_login"),
@@ -23,6 +53,11 @@ urlpatterns = [
     # Admin Center
     path("admin-center/", wizard.admin_center_home, name="admin_center"),
     path("admin-center/sso/", wizard.SingleSignOnView.as_view(), name="admin_sso"),
+    path(
+        "admin-center/sso/enforcement/",
+        wizard.EnforcementView.as_view(),
+        name="admin_sso_enforcement",
+    ),
     path("admin-center/audit-log/", wizard.AuditLogView.as_view(), name="admin_audit_log"),
     path(PROFILE, wizard.SPMetadataStepView.as_view(), name="wizard_sp_metadata"),
     path(

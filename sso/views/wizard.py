@@ -16,9 +16,9 @@ from django.views.generic import TemplateView
 
 from sso import selectors, services
 from sso.diagnostics import fix_for
-from sso.forms import ActivateForm, IdPMetadataImportForm, IdPSettingsForm
+from sso.forms import ActivateForm, EnforcementForm, IdPMetadataImportForm, IdPSettingsForm
 from sso.idp_guides import guide_for
-from sso.models import IdPKind, ProfileStatus, SSOProfile
+from sso.models import IdPKind, Organization, ProfileStatus, SSOProfile
 from sso.reasons import Reason
 from sso.saml.authn import authn_request_url
 from sso.saml.config import sp_acs_url, sp_entity_id
@@ -51,11 +51,44 @@ class SingleSignOnView(OrganizationAdminMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context["profiles"] = selectors.profiles_for_organization(organization=self.organization)
+        context.setdefault("enforcement_form", enforcement_form(self.organization))
         return context
 
     def post(self, request: HttpRequest) -> HttpResponse:
         profile = services.profile_create(organization=self.organization, actor=request.user)
         return redirect("sso:wizard_sp_metadata", sid=profile.sid)
+
+
+def enforcement_form(organization: Organization, data: Any = None) -> EnforcementForm:
+    owners = selectors.owners_of(organization=organization)
+    return EnforcementForm(
+        data,
+        owners=owners,
+        initial={
+            "enforce_sso": organization.enforce_sso,
+            "break_glass": [user for user in owners if user.break_glass],
+        },
+    )
+
+
+class EnforcementView(SingleSignOnView):
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = enforcement_form(self.organization, request.POST)
+        if form.is_valid():
+            try:
+                services.organization_set_sso_enforcement(
+                    organization=self.organization,
+                    actor=request.user,
+                    enforce=form.cleaned_data["enforce_sso"],
+                    break_glass=list(form.cleaned_data["break_glass"]),
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, "Sign-in policy saved.")
+                return redirect("sso:admin_sso")
+        context = self.get_context_data(enforcement_form=form)
+        return self.render_to_response(context, status=400)
 
 
 @method_decorator(never_cache, name="dispatch")

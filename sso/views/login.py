@@ -1,0 +1,133 @@
+"""Email-first login: the email step routes to SSO or to the password step; sign-up; sign-out."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import auth
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+
+from sso import selectors, services
+from sso.forms import EmailForm, PasswordForm, SignUpForm
+from sso.models import SSOProfile
+from sso.validators import same_origin_path
+from sso.views.acs import SESSION_PROFILE_KEY
+
+SESSION_EMAIL_KEY = "login_email"
+
+
+def _next(request: HttpRequest) -> str:
+    return same_origin_path(request.POST.get("next") or request.GET.get("next"))
+
+
+def _sso_login_url(profile: SSOProfile, next_path: str) -> str:
+    url = reverse("sso:saml2_login", args=[profile.sid])
+    return f"{url}?{urlencode({'next': next_path})}" if next_path else url
+
+
+def _with_next(url: str, next_path: str) -> str:
+    return f"{url}?{urlencode({'next': next_path})}" if next_path else url
+
+
+@method_decorator(never_cache, name="dispatch")
+class EmailStepView(View):
+    """Log In, step 1. The answer never reveals whether an account exists."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated:
+            return redirect(_next(request) or "sso:console")
+        form = EmailForm(initial={"email": request.session.get(SESSION_EMAIL_KEY, "")})
+        return render(request, "sso/login/email.html", {"form": form, "next": _next(request)})
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = EmailForm(request.POST)
+        next_path = _next(request)
+        if not form.is_valid():
+            return render(
+                request, "sso/login/email.html", {"form": form, "next": next_path}, status=400
+            )
+        email = form.cleaned_data["email"]
+        profile = selectors.profile_for_email(email=email)
+        if profile is not None:
+            return redirect(_sso_login_url(profile, next_path))
+        request.session[SESSION_EMAIL_KEY] = email
+        return redirect(_with_next(reverse("sso:login_password"), next_path))
+
+
+@method_decorator([never_cache, sensitive_post_parameters("password")], name="dispatch")
+class PasswordStepView(View):
+    template_name = "sso/login/password.html"
+
+    def dispatch(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        self.email = request.session.get(SESSION_EMAIL_KEY, "")
+        if not self.email:
+            return redirect(_with_next(reverse("sso:login"), _next(request)))
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self._render(PasswordForm())
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = PasswordForm(request.POST)
+        if not form.is_valid():
+            return self._render(form, status=400)
+        try:
+            user = services.password_login(
+                email=self.email,
+                password=form.cleaned_data["password"],
+                client_ip=request.META.get("REMOTE_ADDR"),
+            )
+        except services.PasswordLoginRefused as refusal:
+            form.add_error(None, refusal.message)
+            sso_url = _sso_login_url(refusal.profile, _next(request)) if refusal.profile else ""
+            status = 429 if refusal.code == "throttled" else 403 if refusal.profile else 400
+            return self._render(form, status=status, sso_url=sso_url)
+        auth.login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        request.session.pop(SESSION_EMAIL_KEY, None)
+        return redirect(_next(request) or "sso:console")
+
+    def _render(self, form: PasswordForm, *, status: int = 200, sso_url: str = "") -> HttpResponse:
+        context = {
+            "form": form,
+            "email": self.email,
+            "next": _next(self.request),
+            "sso_url": sso_url,
+        }
+        return render(self.request, self.template_name, context, status=status)
+
+
+@method_decorator([never_cache, sensitive_post_parameters("password")], name="dispatch")
+class SignUpView(View):
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return render(request, "sso/login/signup.html", {"form": SignUpForm()})
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = SignUpForm(request.POST)
+        if not form.is_valid():
+            return render(request, "sso/login/signup.html", {"form": form}, status=400)
+        profile = selectors.profile_for_email(email=form.cleaned_data["email"])
+        if profile is not None:
+            # The domain belongs to an organization that signs its people in through SSO.
+            return redirect(_sso_login_url(profile, ""))
+        user = services.signup(**form.cleaned_data)
+        auth.login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        return redirect("sso:admin_sso")
+
+
+@method_decorator(never_cache, name="dispatch")
+class LogoutView(View):
+    """Sign out; after an SSO sign-in, continue to the profile's default redirect URL."""
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        sid = request.session.get(SESSION_PROFILE_KEY)
+        auth.logout(request)
+        profile = SSOProfile.objects.filter(sid=sid).first() if sid else None
+        if profile is not None and profile.default_redirect_url:
+            return HttpResponseRedirect(profile.default_redirect_url)
+        return redirect("sso:login")

@@ -1,0 +1,308 @@
+"""Email-first login, home realm discovery, enforced SSO, throttling, sign-up, sign-out."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from sso.models import AuditAction, AuditEvent, Membership, Organization, ProfileStatus, Role, User
+from tests.factories import ActiveProfileFactory, MembershipFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "correct horse battery"
+
+
+def email_step(client, email: str, next_path: str = ""):
+    data = {"email": email}
+    if next_path:
+        data["next"] = next_path
+    return client.post(reverse("sso:login"), data)
+
+
+def password_step(client, password: str = PASSWORD, next_path: str = ""):
+    data = {"password": password}
+    if next_path:
+        data["next"] = next_path
+    return client.post(reverse("sso:login_password"), data)
+
+
+def without_csrf(html: str) -> str:
+    return "\n".join(line for line in html.splitlines() if "csrfmiddlewaretoken" not in line)
+
+
+def test_login_page_has_email_and_next(client):
+    content = client.get(reverse("sso:login")).content.decode()
+    assert "Log In" in content and 'type="email"' in content
+    assert ">Next</button>" in content and "Sign Up for free" in content
+    assert "Forgot Password?" in content
+
+
+def test_email_of_active_profile_domain_goes_to_its_idp_keeping_next(client):
+    profile = ActiveProfileFactory()
+    response = email_step(client, "Grace@ACME.test", next_path="/console/?tab=2")
+    assert response.status_code == HTTPStatus.FOUND
+    assert response["Location"] == (
+        reverse("sso:saml2_login", args=[profile.sid]) + "?next=%2Fconsole%2F%3Ftab%3D2"
+    )
+
+
+@pytest.mark.parametrize(
+    ("email", "winner"),
+    [
+        ("a@paris.eu.acme.test", "exact"),
+        ("a@rome.eu.acme.test", "long-wildcard"),
+        ("a@x.acme.test", "short-wildcard"),
+    ],
+)
+def test_email_routing_prefers_exact_then_longest_wildcard(client, email, winner):
+    profiles = {
+        "short-wildcard": ActiveProfileFactory(domain__domain="*.acme.test"),
+        "long-wildcard": ActiveProfileFactory(domain__domain="*.eu.acme.test"),
+        "exact": ActiveProfileFactory(domain__domain="paris.eu.acme.test"),
+    }
+    response = email_step(client, email)
+    assert response["Location"] == reverse("sso:saml2_login", args=[profiles[winner].sid])
+
+
+@pytest.mark.parametrize(
+    "status", [ProfileStatus.CONFIGURED, ProfileStatus.TESTED, ProfileStatus.DISABLED]
+)
+def test_inactive_profile_does_not_route(client, status):
+    ActiveProfileFactory(status=status)
+    response = email_step(client, "grace@acme.test")
+    assert response["Location"] == reverse("sso:login_password")
+
+
+def test_email_step_does_not_reveal_whether_account_exists(client):
+    UserFactory(email="known@example.test")
+    known = email_step(client, "known@example.test")
+    other = email_step(client.__class__(), "unknown@example.test")
+    assert (known.status_code, known["Location"]) == (other.status_code, other["Location"])
+    page_known = client.get(known["Location"]).content.decode().replace("known@", "X@")
+    client2 = client.__class__()
+    email_step(client2, "unknown@example.test")
+    page_unknown = client2.get(other["Location"]).content.decode().replace("unknown@", "X@")
+    assert without_csrf(page_known) == without_csrf(page_unknown)
+
+
+def test_invalid_email_gets_clear_error(client):
+    response = email_step(client, "not-an-email")
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "Enter a valid email address" in response.content.decode()
+
+
+def test_password_step_shows_email_change_and_signs_in(client):
+    user = UserFactory(email="ann@example.test")
+    email_step(client, "ann@example.test")
+    page = client.get(reverse("sso:login_password")).content.decode()
+    assert "ann@example.test" in page and ">Change</a>" in page and "Forgot Password?" in page
+
+    response = password_step(client, next_path="/admin-center/sso/")
+
+    assert response["Location"] == "/admin-center/sso/"
+    assert client.get(reverse("sso:console")).wsgi_request.user == user
+
+
+def test_password_step_without_email_goes_back_to_email_step(client):
+    response = client.get(reverse("sso:login_password"))
+    assert response["Location"] == reverse("sso:login")
+
+
+def test_wrong_password_and_unknown_email_answer_the_same(client):
+    UserFactory(email="ann@example.test")
+    email_step(client, "ann@example.test")
+    wrong = password_step(client, "nope")
+    other = client.__class__()
+    email_step(other, "ghost@example.test")
+    unknown = password_step(other, "nope")
+    assert wrong.status_code == unknown.status_code == HTTPStatus.BAD_REQUEST
+    assert "Your email or password is incorrect." in wrong.content.decode()
+    assert "Your email or password is incorrect." in unknown.content.decode()
+
+
+@pytest.mark.parametrize("target", ["https://evil.test/", "//evil.test/x", "/\\evil.test"])
+def test_next_leaving_the_site_is_ignored(client, target):
+    UserFactory(email="ann@example.test")
+    email_step(client, "ann@example.test", next_path=target)
+    response = password_step(client, next_path=target)
+    assert response["Location"] == reverse("sso:console")
+
+
+def test_throttling_after_repeated_failures_keeps_sso_open(client, settings):
+    settings.SSO_LOGIN_FAILURES_PER_EMAIL = 3
+    UserFactory(email="ann@acme.test")
+    email_step(client, "ann@acme.test")
+    for _ in range(3):
+        assert password_step(client, "wrong").status_code == HTTPStatus.BAD_REQUEST
+
+    throttled = password_step(client)  # even the right password waits now
+
+    assert throttled.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert "Too many failed attempts" in throttled.content.decode()
+    assert "_auth_user_id" not in client.session
+    profile = ActiveProfileFactory()
+    sso = client.get(reverse("sso:saml2_login", args=[profile.sid]))
+    assert sso.status_code == HTTPStatus.FOUND and sso["Location"].startswith(profile.idp_sso_url)
+
+
+def test_throttling_per_client_address(client, settings):
+    settings.SSO_LOGIN_FAILURES_PER_CLIENT = 2
+    for email in ("a@example.test", "b@example.test"):
+        email_step(client, email)
+        password_step(client, "wrong")
+    UserFactory(email="c@example.test")
+    email_step(client, "c@example.test")
+    assert password_step(client).status_code == HTTPStatus.TOO_MANY_REQUESTS
+
+
+@pytest.fixture
+def enforced_org():
+    profile = ActiveProfileFactory()
+    organization = profile.organization
+    organization.enforce_sso = True
+    organization.save()
+    return organization
+
+
+def test_enforced_sso_refuses_password_and_points_to_sso(client, enforced_org):
+    user = UserFactory(email="grace@acme.test")
+    MembershipFactory(user=user, organization=enforced_org)
+    session = client.session
+    session["login_email"] = "grace@acme.test"
+    session.save()
+
+    response = password_step(client)
+
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    content = response.content.decode()
+    assert "Your organization requires single sign-on" in content
+    assert "Continue with SSO" in content
+    assert "_auth_user_id" not in client.session
+
+
+def test_enforced_sso_lets_break_glass_owner_in_and_audits(client, enforced_org):
+    owner = MembershipFactory(
+        organization=enforced_org, role=Role.OWNER, break_glass=True, user__email="owner@acme.test"
+    ).user
+    session = client.session
+    session["login_email"] = "owner@acme.test"
+    session.save()
+
+    response = password_step(client)
+
+    assert response["Location"] == reverse("sso:console")
+    event = AuditEvent.objects.get(action=AuditAction.BREAK_GLASS_LOGIN)
+    assert (event.actor, event.organization) == (owner, enforced_org)
+
+
+def test_without_enforcement_sso_domain_user_may_use_password(client):
+    profile = ActiveProfileFactory()
+    UserFactory(email="grace@acme.test")
+    session = client.session
+    session["login_email"] = "grace@acme.test"
+    session.save()
+    assert password_step(client)["Location"] == reverse("sso:console")
+    assert not profile.organization.enforce_sso
+
+
+@pytest.fixture
+def owner_client(client):
+    owner = MembershipFactory(role=Role.OWNER)
+    client.force_login(owner.user)
+    return client, owner
+
+
+def test_enforcement_refused_without_active_profile(owner_client):
+    client, owner = owner_client
+    response = client.post(reverse("sso:admin_sso_enforcement"), {"enforce_sso": "on"})
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "Turn on an SSO profile first" in response.content.decode()
+    owner.organization.refresh_from_db()
+    assert owner.organization.enforce_sso is False
+
+
+def test_enforcement_on_with_break_glass_owner_is_audited(owner_client):
+    client, owner = owner_client
+    ActiveProfileFactory(organization=owner.organization)
+    response = client.post(
+        reverse("sso:admin_sso_enforcement"),
+        {"enforce_sso": "on", "break_glass": [owner.user.pk]},
+    )
+    assert response.status_code == HTTPStatus.FOUND
+    owner.refresh_from_db()
+    assert owner.organization.enforce_sso and owner.break_glass
+    event = AuditEvent.objects.get(action=AuditAction.SSO_ENFORCEMENT_CHANGED)
+    assert event.changes["enforce_sso"] == [False, True]
+
+
+def test_sign_up_creates_organization_and_owner(client):
+    response = client.post(
+        reverse("sso:signup"),
+        {
+            "email": "Founder@NewCo.test",
+            "password": "a long unusual passphrase 42",
+            "organization_name": "NewCo",
+        },
+    )
+    assert response["Location"] == reverse("sso:admin_sso")
+    membership = Membership.objects.get(user__email="founder@newco.test")
+    assert (membership.organization.name, membership.role) == ("NewCo", Role.OWNER)
+    assert response.wsgi_request.user.is_authenticated
+
+
+def test_sign_up_in_claimed_domain_is_sent_to_sso(client):
+    profile = ActiveProfileFactory()
+    response = client.post(
+        reverse("sso:signup"),
+        {
+            "email": "new@acme.test",
+            "password": "a long unusual passphrase 42",
+            "organization_name": "Shadow Acme",
+        },
+    )
+    assert response["Location"] == reverse("sso:saml2_login", args=[profile.sid])
+    assert not User.objects.filter(email="new@acme.test").exists()
+    assert not Organization.objects.filter(name="Shadow Acme").exists()
+
+
+def test_sign_up_errors(client):
+    UserFactory(email="taken@example.test")
+    response = client.post(
+        reverse("sso:signup"),
+        {"email": "taken@example.test", "password": "123", "organization_name": ""},
+    )
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    form = response.context["form"]
+    assert set(form.errors) == {"email", "password", "organization_name"}
+
+
+def test_forgot_password_sends_reset_link(client):
+    UserFactory(email="ann@example.test")
+    response = client.post(reverse("sso:password_reset"), {"email": "ann@example.test"})
+    assert response["Location"] == reverse("sso:password_reset_done")
+    assert len(mail.outbox) == 1
+    assert "/password-reset/" in mail.outbox[0].body
+
+
+def test_sign_out_after_sso_goes_to_default_redirect_url(client):
+    profile = ActiveProfileFactory(default_redirect_url="https://idp.acme.test/logout")
+    client.force_login(UserFactory())
+    session = client.session
+    session["sso_profile_sid"] = profile.sid
+    session.save()
+
+    response = client.post(reverse("sso:logout"))
+
+    assert response["Location"] == "https://idp.acme.test/logout"
+    assert "_auth_user_id" not in client.session
+
+
+def test_sign_out_after_password_goes_to_login(client):
+    client.force_login(UserFactory())
+    response = client.post(reverse("sso:logout"))
+    assert response["Location"] == reverse("sso:login")
+    assert client.get(reverse("sso:console"))["Location"].startswith(reverse("sso:login"))
