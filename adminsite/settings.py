@@ -152,6 +152,15 @@ SSO_ALLOW_SHA1_SIGNATURES = env.bool("SSO_ALLOW_SHA1_SIGNATURES", default=False)
 SSO_REQUEST_TTL_SECONDS = env.int("SSO_REQUEST_TTL_SECONDS", default=600)
 SSO_REQUEST_COOKIE_NAME = "sso_request"
 SSO_XMLSEC_BINARY = env.str("SSO_XMLSEC_BINARY", default="") or None
+# Domain verification: DNS TXT or HTTPS proof; a vanished proof keeps working for a grace period.
+SSO_DNS_NAMESERVER = env.str("SSO_DNS_NAMESERVER", default="")  # "host[:port]"; system if empty
+SSO_DNS_TIMEOUT_SECONDS = env.float("SSO_DNS_TIMEOUT_SECONDS", default=2.0)
+SSO_DOMAIN_GRACE_DAYS = env.int("SSO_DOMAIN_GRACE_DAYS", default=30)
+SSO_DOMAIN_CLAIM_DAYS = env.int("SSO_DOMAIN_CLAIM_DAYS", default=7)
+SSO_DOMAIN_HTTPS_TIMEOUT_SECONDS = env.float("SSO_DOMAIN_HTTPS_TIMEOUT_SECONDS", default=3.0)
+SSO_DOMAIN_HTTPS_PORT = env.int("SSO_DOMAIN_HTTPS_PORT", default=443)
+SSO_DOMAIN_HTTPS_CA_FILE = env.str("SSO_DOMAIN_HTTPS_CA_FILE", default="")
+SSO_DOMAIN_HTTPS_ALLOW_PRIVATE = env.bool("SSO_DOMAIN_HTTPS_ALLOW_PRIVATE", default=False)
 SAML_CONFIG_LOADER = "sso.saml.config.sp_config_for_request"
 # Content-Security-Policy is set by this project's own middleware, not django-csp.
 SAML_CSP_HANDLER = ""

@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.http import HttpRequest
 
+from sso import services
 from sso.models import (
     AuditEvent,
     IdPCertificate,
@@ -70,7 +71,7 @@ class TrustedDomainInline(admin.TabularInline):
     model = TrustedDomain
     extra = 0
     fields = ["domain", "verification_state", "verified_at"]
-    readonly_fields = ["domain"]
+    readonly_fields = fields
 
 
 @admin.register(SSOProfile)
@@ -110,13 +111,31 @@ class IdPCertificateAdmin(ReadOnlyAdmin):
     list_select_related = ["profile"]
 
 
+@admin.action(description="Mark selected domains verified (audited)")
+def mark_verified(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: object) -> None:
+    for domain in queryset:
+        services.domain_mark_verified(domain=domain, actor=request.user, how="operator")
+
+
 @admin.register(TrustedDomain)
 class TrustedDomainAdmin(admin.ModelAdmin):
+    actions = [mark_verified]
     list_display = ["domain", "organization", "profile", "verification_state", "verified_at"]
     list_filter = ["verification_state"]
     search_fields = ["domain", "organization__name", "profile__sid"]
     list_select_related = ["organization", "profile"]
-    readonly_fields = ["domain", "organization", "profile", "verification_token", "created_at"]
+    readonly_fields = [
+        "domain",
+        "organization",
+        "profile",
+        "verification_token",
+        "created_at",
+        "verification_state",
+        "verified_at",
+        "checked_at",
+        "check_detail",
+        "proof_missing_since",
+    ]
 
 
 @admin.register(LoginEvent)

@@ -77,6 +77,11 @@ FIXES: dict[str, str] = {
         "{email_domain} is not a trusted domain of this profile. Add it under Trusted "
         "domains in step 4, or sign in with an account of a trusted domain."
     ),
+    Reason.DOMAIN_UNVERIFIED: (
+        "{email} has no account here yet, and its domain is not verified, so none is created "
+        "or linked. Verify the domain on the Domains page (a DNS TXT record or an HTTPS file), "
+        "or invite the person."
+    ),
     Reason.IDP_STATUS_ERROR: (
         "The IdP answered with the status {status} {second_level_status} {status_message}. "
         "Look at the IdP's sign-in log: most often the user is not assigned to the application."

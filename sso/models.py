@@ -270,6 +270,11 @@ class TrustedDomain(models.Model):
     )
     verification_token = models.CharField(max_length=64, default=new_verification_token)
     verified_at = models.DateTimeField(null=True, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    check_detail = models.CharField(max_length=500, blank=True)
+    proof_missing_since = models.DateTimeField(
+        null=True, blank=True, help_text="When a verified domain's proof was first found gone."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -290,6 +295,17 @@ class TrustedDomain(models.Model):
     @property
     def base_domain(self) -> str:
         return self.domain.removeprefix("*.")
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verification_state == VerificationState.VERIFIED
+
+    @property
+    def grace_deadline(self) -> dt.datetime | None:
+        """When a verified domain whose proof has gone stops working, if its proof has gone."""
+        if self.proof_missing_since is None:
+            return None
+        return self.proof_missing_since + dt.timedelta(days=settings.SSO_DOMAIN_GRACE_DAYS)
 
     def matches(self, email_domain: str) -> bool:
         if self.is_wildcard:

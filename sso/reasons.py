@@ -45,6 +45,10 @@ class Reason(models.TextChoices):
         "domain_not_trusted",
         "The email's domain is not a trusted domain of this profile.",
     )
+    DOMAIN_UNVERIFIED = (
+        "domain_unverified",
+        "The email's domain is not verified, so no account is created or linked for it.",
+    )
     IDP_STATUS_ERROR = "idp_status_error", "The IdP answered with an error status."
     MALFORMED_RESPONSE = "malformed_response", "The response is not a well-formed SAML Response."
     PROFILE_INACTIVE = "profile_inactive", "The SSO profile is not active."
@@ -65,6 +69,10 @@ USER_MESSAGES = {
     Reason.USER_INACTIVE: "Your account is deactivated. Ask your administrator for access.",
     Reason.DOMAIN_NOT_TRUSTED: (
         "Your email address is not in a domain your organization allows to sign in here."
+    ),
+    Reason.DOMAIN_UNVERIFIED: (
+        "Your organization has not finished setting up single sign-on for your email domain. "
+        "Ask your administrator for access."
     ),
     Reason.EXPIRED: "The sign-in took too long. Please start again.",
     Reason.NOT_YET_VALID: "The sign-in could not be completed. Please start again.",

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django.conf import settings
 from django.db import models
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from sso.models import (
     AuditEvent,
@@ -15,6 +19,7 @@ from sso.models import (
     SSOProfile,
     TrustedDomain,
     User,
+    VerificationState,
 )
 from sso.validators import email_domain
 
@@ -58,8 +63,12 @@ def domains_conflicting(*, domains: list[str], organization: Organization) -> li
             query |= Q(domain__endswith=f".{base}")
     if not query:
         return []
+    # An unverified claim blocks others only for a while: squatting a domain must not last.
+    stale = timezone.now() - dt.timedelta(days=settings.SSO_DOMAIN_CLAIM_DAYS)
+    binding = Q(verification_state=VerificationState.VERIFIED) | Q(created_at__gt=stale)
     return list(
         TrustedDomain.objects.filter(query)
+        .filter(binding)
         .exclude(organization=organization)
         .select_related("organization")
     )
@@ -69,12 +78,16 @@ def issuer_used_elsewhere(*, issuer: str, organization: Organization) -> bool:
     return SSOProfile.objects.filter(idp_issuer=issuer).exclude(organization=organization).exists()
 
 
-def trusted_domain_for_email(*, profile: SSOProfile, email: str) -> TrustedDomain | None:
+def trusted_domain_for_email(
+    *, profile: SSOProfile, email: str, verified: bool = False
+) -> TrustedDomain | None:
     """The profile's own trusted domain covering this email, exact before wildcard."""
     domain = email_domain(email)
     if not domain:
         return None
-    candidates = [d for d in profile.domains.all() if d.matches(domain)]
+    candidates = [
+        d for d in profile.domains.all() if d.matches(domain) and (d.is_verified or not verified)
+    ]
     candidates.sort(key=lambda d: (d.is_wildcard, -len(d.domain)))
     return candidates[0] if candidates else None
 
@@ -89,7 +102,9 @@ def profile_for_email(*, email: str) -> SSOProfile | None:
         return None
     patterns = [domain, *(f"*.{parent}" for parent in _parent_domains(domain)[1:])]
     matches = TrustedDomain.objects.filter(
-        domain__in=patterns, profile__status=ProfileStatus.ACTIVE
+        domain__in=patterns,
+        profile__status=ProfileStatus.ACTIVE,
+        verification_state=VerificationState.VERIFIED,
     ).select_related("profile__organization")
     best = min(matches, key=lambda d: (d.is_wildcard, -len(d.domain)), default=None)
     return best.profile if best else None
@@ -138,3 +153,25 @@ def owners_of(*, organization: Organization) -> QuerySet[User]:
         .annotate(break_glass=models.F("memberships__break_glass"))
         .order_by("email")
     )
+
+
+def verified_bases(*, organization: Organization) -> set[str]:
+    return {
+        d.base_domain
+        for d in organization.trusted_domains.filter(verification_state=VerificationState.VERIFIED)
+    }
+
+
+def domain_verified_elsewhere(*, domain: TrustedDomain) -> bool:
+    base = domain.base_domain
+    return (
+        TrustedDomain.objects.filter(
+            domain__in=[base, f"*.{base}"], verification_state=VerificationState.VERIFIED
+        )
+        .exclude(organization=domain.organization)
+        .exists()
+    )
+
+
+def domains_for_organization(*, organization: Organization) -> QuerySet[TrustedDomain]:
+    return organization.trusted_domains.select_related("profile")

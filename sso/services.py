@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from sso import selectors, throttling
+from sso import selectors, throttling, verification
 from sso.crypto import generate_sp_key_pair
 from sso.models import (
     AuditAction,
@@ -49,6 +49,9 @@ MESSAGES = {
     "certificate_last": "A configured profile needs a signing certificate; add the new one first.",
     "not_tested": "Test the connection successfully before turning the profile on.",
     "not_configured": "Enter the Issuer, single sign-on URL and signing certificate first.",
+    "domain_verified_elsewhere": (
+        "Another organization has already verified this domain; it cannot be verified twice."
+    ),
     "enforce_without_active": (
         "Turn on an SSO profile first: enforcing SSO without an active profile would lock "
         "everybody out."
@@ -188,23 +191,33 @@ def _add_certificate(*, profile: SSOProfile, certificate: CertificateInfo) -> bo
 
 
 def _sync_domains(*, profile: SSOProfile, domains: list[str], verified: bool) -> dict[str, list]:
+    """Make the profile's trusted domains these; `verified` is an operator's word for new ones.
+
+    A new domain whose base another row of the organization already proved starts verified.
+    """
     current = {d.domain: d for d in TrustedDomain.objects.filter(profile=profile)}
     removed = sorted(set(current) - set(domains))
     added = [d for d in domains if d not in current]
     TrustedDomain.objects.filter(profile=profile, domain__in=removed).delete()
+    proven = selectors.verified_bases(organization=profile.organization)
+    now = timezone.now()
     for domain in added:
+        is_verified = verified or domain.removeprefix("*.") in proven
         TrustedDomain.objects.create(
             profile=profile,
             organization=profile.organization,
             domain=domain,
             verification_state=VerificationState.VERIFIED
-            if verified
+            if is_verified
             else VerificationState.UNVERIFIED,
-            verified_at=timezone.now() if verified else None,
+            verified_at=now if is_verified else None,
         )
     if not (added or removed):
         return {}
-    return {"domains": [sorted(current), sorted(domains)]}
+    changes: dict[str, list] = {"domains": [sorted(current), sorted(domains)]}
+    if verified and added:
+        changes["domains_marked_verified"] = added
+    return changes
 
 
 def _status_after_change(*, profile: SSOProfile, connection_changed: bool) -> str:
@@ -438,6 +451,12 @@ def _sso_user_for_login(
     last_name: str,
 ) -> User:
     user = selectors.user_get_by_email(email=email)
+    membership = user and selectors.membership_get(user=user, organization=organization)
+    if membership is None and not selectors.trusted_domain_for_email(
+        profile=profile, email=email, verified=True
+    ):
+        # Until its owner proves the domain, it neither creates nor links accounts.
+        raise LoginRefused(Reason.DOMAIN_UNVERIFIED)
     if user is None:
         if not profile.jit_provisioning:
             raise LoginRefused(Reason.USER_NOT_PROVISIONED)
@@ -449,7 +468,7 @@ def _sso_user_for_login(
         return user
     if not user.is_active:
         raise LoginRefused(Reason.USER_INACTIVE)
-    if selectors.membership_get(user=user, organization=organization) is None:
+    if membership is None:
         if not profile.jit_provisioning:
             raise LoginRefused(Reason.USER_NOT_PROVISIONED)
         membership_create(user=user, organization=organization, role=profile.jit_role)
@@ -612,3 +631,84 @@ def signup(*, email: str, password: str, organization_name: str) -> User:
             slug = f"{base}-{counter}"
         organization_create(name=organization_name, slug=slug, owner=user)
     return user
+
+
+def _verify_with_base(domain: TrustedDomain, now: Any) -> list[TrustedDomain]:
+    """The domain and its organization's other rows of the same base (acme.com, *.acme.com)."""
+    base = domain.base_domain
+    return list(
+        TrustedDomain.objects.filter(
+            organization=domain.organization, domain__in=[base, f"*.{base}"]
+        ).exclude(verification_state=VerificationState.VERIFIED, proof_missing_since=None)
+    )
+
+
+def domain_mark_verified(*, domain: TrustedDomain, actor: User | None, how: str) -> None:
+    """Record proof of ownership (found, or an operator's word) on the domain and its base."""
+    now = timezone.now()
+    with transaction.atomic():
+        for row in _verify_with_base(domain, now):
+            newly = not row.is_verified
+            row.verification_state = VerificationState.VERIFIED
+            row.verified_at = row.verified_at if not newly else now
+            row.proof_missing_since = None
+            row.save(update_fields=["verification_state", "verified_at", "proof_missing_since"])
+            if newly:
+                audit_record(
+                    organization=row.organization,
+                    profile=row.profile,
+                    actor=actor,
+                    action=AuditAction.DOMAIN_VERIFIED,
+                    changes={"domain": row.domain, "how": how},
+                )
+
+
+def domain_check(*, domain: TrustedDomain, actor: User | None = None) -> verification.Check:
+    """Look for the domain's proof now and apply what was found.
+
+    Found: verified (unless another organization proved it first). Missing: an unverified
+    domain fails; a verified one keeps working until the grace period ends. Unknown (DNS did
+    not answer): nothing changes.
+    """
+    check = verification.check_domain(domain.domain, domain.verification_token)
+    now = timezone.now()
+    domain.checked_at = now
+    domain.check_detail = check.detail[:500]
+    fields = ["checked_at", "check_detail"]
+    if check.proof == verification.Proof.FOUND:
+        if selectors.domain_verified_elsewhere(domain=domain):
+            domain.verification_state = VerificationState.FAILED
+            domain.check_detail = MESSAGES["domain_verified_elsewhere"]
+            domain.save(update_fields=[*fields, "verification_state"])
+            return check
+        domain.save(update_fields=fields)
+        domain_mark_verified(domain=domain, actor=actor, how=check.method)
+        domain.refresh_from_db()
+        return check
+    if check.proof == verification.Proof.MISSING:
+        if domain.is_verified:
+            domain.proof_missing_since = domain.proof_missing_since or now
+            fields.append("proof_missing_since")
+            if now >= domain.grace_deadline:
+                domain.verification_state = VerificationState.FAILED
+                fields.append("verification_state")
+                audit_record(
+                    organization=domain.organization,
+                    profile=domain.profile,
+                    actor=actor,
+                    action=AuditAction.CHANGED,
+                    changes={"domain": domain.domain, "verification": ["verified", "failed"]},
+                )
+        elif actor is not None:
+            domain.verification_state = VerificationState.FAILED
+            fields.append("verification_state")
+    domain.save(update_fields=fields)
+    return check
+
+
+def domains_recheck() -> dict[str, int]:
+    """Check every trusted domain again (the verify_domains command, run from cron)."""
+    counts = {proof.value: 0 for proof in verification.Proof}
+    for domain in TrustedDomain.objects.select_related("organization", "profile"):
+        counts[domain_check(domain=domain).proof.value] += 1
+    return counts

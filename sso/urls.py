@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from sso.views import acs, console, login, saml, wizard
+from sso.views import acs, console, domains, login, saml, wizard
 
 app_name = "sso"
 
@@ -58,6 +58,7 @@ urlpatterns = [
         wizard.EnforcementView.as_view(),
         name="admin_sso_enforcement",
     ),
+    path("admin-center/domains/", domains.DomainsView.as_view(), name="admin_domains"),
     path("admin-center/audit-log/", wizard.AuditLogView.as_view(), name="admin_audit_log"),
     path(PROFILE, wizard.SPMetadataStepView.as_view(), name="wizard_sp_metadata"),
     path(

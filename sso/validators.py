@@ -10,6 +10,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from cryptography import x509
@@ -48,6 +49,10 @@ MESSAGES = {
     "domain_invalid": "Enter a domain such as example.com or *.example.com.",
     "domain_wildcard_position": (
         "A wildcard is only allowed as the first label, as in *.example.com."
+    ),
+    "domain_consumer": (
+        "This is a public email provider: anybody can have an address there, so it cannot be "
+        "a trusted domain. Enter your organization's own domain."
     ),
     "domain_public_suffix": (
         "This is a public suffix shared by many organizations; enter your own domain, "
@@ -161,6 +166,13 @@ def certificate_text_from_upload(data: bytes) -> str:
 
 
 @cache
+def consumer_domains() -> frozenset[str]:
+    path = Path(__file__).parent / "data" / "consumer_domains.txt"
+    lines = (line.strip() for line in path.read_text().splitlines())
+    return frozenset(line for line in lines if line and not line.startswith("#"))
+
+
+@cache
 def _public_suffixes() -> PublicSuffixList:
     return PublicSuffixList()
 
@@ -183,6 +195,8 @@ def normalize_domain_pattern(value: str) -> str:
         raise error("domain_public_suffix")
     if len(labels) < 2:
         raise error("domain_invalid")
+    if ascii_host in consumer_domains():
+        raise error("domain_consumer")
     return f"*.{ascii_host}" if wildcard else ascii_host
 
 

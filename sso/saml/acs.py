@@ -74,6 +74,7 @@ class VerifiedLogin:
     attributes: dict[str, list[str]] = field(default_factory=dict)
     signature_algorithms: list[str] = field(default_factory=list)
     domain_trusted: bool = True
+    domain_verified: bool = True
     verifying_certificate: str = ""
     clock_difference_seconds: int | None = None
 
@@ -101,6 +102,7 @@ class VerifiedLogin:
             "verifying_certificate": self.verifying_certificate,
             "clock_difference_seconds": self.clock_difference_seconds,
             "domain_trusted": self.domain_trusted,
+            "domain_verified": self.domain_verified,
             "email_domain": self.email.rpartition("@")[2],
         }
 
@@ -308,6 +310,10 @@ def _verify(
         attributes={key: [str(v) for v in values] for key, values in (verified.ava or {}).items()},
         signature_algorithms=facts.signature_algorithms,
         domain_trusted=domain_trusted,
+        domain_verified=selectors.trusted_domain_for_email(
+            profile=profile, email=email, verified=True
+        )
+        is not None,
         verifying_certificate=verifying,
         clock_difference_seconds=(
             round((facts.issue_instant - now).total_seconds()) if facts.issue_instant else None

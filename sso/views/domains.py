@@ -1,0 +1,55 @@
+"""Domain verification: every trusted domain proves its owner before it routes or provisions."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.cache import never_cache
+
+from sso import selectors, services, verification
+from sso.views.access import OrganizationAdminMixin
+
+RESULT_MESSAGES = {
+    verification.Proof.FOUND: (messages.SUCCESS, "{domain} is verified."),
+    verification.Proof.MISSING: (
+        messages.ERROR,
+        "No proof found for {domain} yet: {detail}. DNS changes can take a while to appear.",
+    ),
+    verification.Proof.UNKNOWN: (
+        messages.WARNING,
+        "Could not check {domain} right now ({detail}). Nothing changed; try again later.",
+    ),
+}
+
+
+@method_decorator(never_cache, name="dispatch")
+class DomainsView(OrganizationAdminMixin, View):
+    nav = "domains"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        domains = selectors.domains_for_organization(organization=self.organization)
+        rows = [
+            {
+                "domain": domain,
+                "txt_name": verification.txt_name(domain.domain),
+                "txt_value": verification.expected_value(domain.verification_token),
+                "https_url": verification.https_url(domain.domain),
+            }
+            for domain in domains
+        ]
+        return render(request, "sso/admin_center/domains.html", self.admin_context(rows=rows))
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        domain = get_object_or_404(
+            selectors.domains_for_organization(organization=self.organization),
+            domain=request.POST.get("domain", ""),
+        )
+        check = services.domain_check(domain=domain, actor=request.user)
+        level, text = RESULT_MESSAGES[check.proof]
+        if check.proof == verification.Proof.FOUND and not domain.is_verified:
+            level, text = messages.ERROR, domain.check_detail
+        messages.add_message(request, level, text.format(domain=domain.domain, detail=check.detail))
+        return redirect("sso:admin_domains")
