@@ -37,7 +37,7 @@ class DomainListWidget(forms.Widget):
 
     def get_context(self, name: str, value: Any, attrs: dict | None) -> dict:
         context = super().get_context(name, value, attrs)
-        context["widget"]["values"] = list(value or []) or [""]
+        context["widget"]["values"] = list(value or [])
         return context
 
 
@@ -95,12 +95,27 @@ class IdPSettingsForm(forms.Form):
 
     name = forms.CharField(label="Friendly name", max_length=100)
     idp_kind = forms.ChoiceField(
-        label="Identity provider", choices=IdPKind.choices, initial=IdPKind.OTHER
+        label="Identity provider",
+        choices=IdPKind.choices,
+        initial=IdPKind.OTHER,
+        help_text="Not in the list? Choose Other/Generic SAML 2.0.",
     )
-    idp_issuer = forms.CharField(label="Issuer ID/URL", required=False, max_length=2048)
-    idp_sso_url = forms.CharField(label="Single sign-on URL", required=False, max_length=1024)
+    idp_issuer = forms.CharField(
+        label="Issuer ID/URL",
+        required=False,
+        max_length=2048,
+        help_text="Also called Identity Provider Issuer, Issuer or Identifier.",
+    )
+    idp_sso_url = forms.CharField(
+        label="Single sign-on URL",
+        required=False,
+        max_length=1024,
+        help_text="Also called SAML Endpoint, Login URL or IdP SSO URL.",
+    )
     certificate = forms.CharField(
-        label="X.509 signing certificate",
+        label="Paste the certificate",
+        help_text="Must begin with -----BEGIN CERTIFICATE----- and end with "
+        "-----END CERTIFICATE-----.",
         required=False,
         widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),
     )
@@ -115,7 +130,11 @@ class IdPSettingsForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
     )
     default_redirect_url = forms.CharField(
-        label="Default redirect URL", required=False, max_length=1024
+        label="Default redirect URL",
+        required=False,
+        max_length=1024,
+        help_text="Where users go after signing in when no page was asked for, and after "
+        "signing out (for example your IdP's log-off URL).",
     )
     domains = DomainListField(label="Trusted domains", required=False)
     allow_idp_initiated = forms.BooleanField(label="Allow IdP-initiated login", required=False)

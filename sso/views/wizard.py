@@ -26,10 +26,10 @@ from sso.saml.requests import browser_token, set_browser_cookie
 from sso.views.access import OrganizationAdminMixin
 
 STEPS = [
-    ("sp-metadata", "SP metadata"),
-    ("configure-idp", "Configure your IdP"),
-    ("idp-metadata", "IdP metadata"),
-    ("test", "Test connection"),
+    ("sp-metadata", "1", "SP metadata"),
+    ("configure-idp", "2–3", "Configure your IdP"),
+    ("idp-metadata", "4", "IdP metadata"),
+    ("test", "5", "Test connection"),
 ]
 
 

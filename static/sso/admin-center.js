@@ -11,10 +11,17 @@
         copy.textContent = "Copied";
         setTimeout(function () { copy.textContent = "Copy"; }, 1500);
       };
+      var fallback = function () {
+        if (document.execCommand("copy")) {
+          done();
+        } else {
+          copy.textContent = "Press Ctrl+C";
+        }
+      };
       if (navigator.clipboard && window.isSecureContext) {
-        navigator.clipboard.writeText(input.value).then(done, function () {});
-      } else if (document.execCommand("copy")) {
-        done();
+        navigator.clipboard.writeText(input.value).then(done, fallback);
+      } else {
+        fallback();
       }
       return;
     }
@@ -23,10 +30,17 @@
     if (add) {
       var list = add.previousElementSibling;
       var rows = list.querySelectorAll("[data-domain-row]");
-      var row = rows[rows.length - 1].cloneNode(true);
+      var last = rows[rows.length - 1];
+      if (last.querySelector("input").value.trim() === "") {
+        last.querySelector("input").focus();
+        return;
+      }
+      var row = last.cloneNode(true);
       var field = row.querySelector("input");
+      var number = rows.length + 1;
       field.value = "";
-      field.setAttribute("aria-label", "Trusted domain " + (rows.length + 1));
+      field.setAttribute("aria-label", "Trusted domain " + number);
+      row.querySelector("[data-domain-remove]").setAttribute("aria-label", "Remove trusted domain " + number);
       list.appendChild(row);
       field.focus();
       return;

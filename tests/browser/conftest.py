@@ -61,3 +61,23 @@ def shot(pytestconfig: pytest.Config) -> Shot:
         return path
 
     return save
+
+
+LogIn = Callable[..., None]
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def log_in() -> LogIn:
+    """Log a user in through the real email-first login: email, Next, password, Log In."""
+
+    def log_in(page: Page, email: str, password: str = PASSWORD) -> None:
+        page.goto("/login/")
+        page.get_by_label("Email").fill(email)
+        page.get_by_role("button", name="Next").click()
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Log In").click()
+        page.wait_for_url(lambda url: "/login/" not in url)
+
+    return log_in

@@ -22,7 +22,9 @@ def test_login_page_renders_in_chromium(page: Page, shot: Shot) -> None:
 def test_password_login_reaches_console(page: Page, shot: Shot) -> None:
     user = UserFactory()
     page.goto("/login/")
-    page.fill("#id_username", user.email)
+    page.fill("#id_email", user.email)
+    page.get_by_role("button", name="Next").click()
+    expect(page.get_by_test_id("login-email")).to_have_text(user.email)
     page.fill("#id_password", "correct horse battery")
     page.get_by_role("button", name="Log In").click()
     expect(page).to_have_url(re.compile(r"/console/$"))
