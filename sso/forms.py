@@ -8,7 +8,7 @@ from django import forms
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 
-from sso.models import IdPKind, Role, User
+from sso.models import IdPKind, Role, SignInMethod, User
 from sso.saml.metadata import parse_idp_metadata
 from sso.selectors import user_get_by_email
 from sso.validators import (
@@ -294,3 +294,53 @@ class EnforcementForm(forms.Form):
     def __init__(self, *args: Any, owners: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["break_glass"].queryset = owners
+
+
+class PeopleFilterForm(forms.Form):
+    q = forms.CharField(label="Search by email or name", required=False, max_length=254)
+    role = forms.ChoiceField(
+        label="Role", choices=[("", "All roles"), *Role.choices], required=False
+    )
+    method = forms.ChoiceField(
+        label="Signs in with",
+        choices=[("", "Any"), *SignInMethod.choices, ("never", "Never signed in")],
+        required=False,
+    )
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(label="Email", max_length=254)
+    role = forms.ChoiceField(label="Role", choices=Role.choices, initial=Role.MEMBER)
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(label="Role", choices=Role.choices)
+
+
+class AcceptInvitationForm(forms.Form):
+    password = forms.CharField(
+        label="Choose a password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    password_again = forms.CharField(
+        label="Password again",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(self, *args: Any, email: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.email = email
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        password = cleaned.get("password")
+        if password and password != cleaned.get("password_again"):
+            self.add_error("password_again", "The two passwords differ.")
+        elif password:
+            try:
+                validate_password(password, User(email=self.email))
+            except ValidationError as exc:
+                self.add_error("password", exc)
+        return cleaned

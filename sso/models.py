@@ -10,6 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 
 def new_profile_sid() -> str:
@@ -53,6 +54,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Part of every session's auth hash: raising it ends all the user's sessions on every worker.
+    session_epoch = models.PositiveIntegerField(default=0, editable=False)
 
     objects = UserManager()
 
@@ -70,6 +73,13 @@ class User(AbstractBaseUser, PermissionsMixin):
     def clean(self) -> None:
         super().clean()
         self.email = self.__class__.objects.normalize_email(self.email).lower()
+
+    def get_session_auth_hash(self) -> str:
+        return salted_hmac(
+            "sso.User.get_session_auth_hash",
+            f"{self.password}:{self.session_epoch}",
+            algorithm="sha256",
+        ).hexdigest()
 
     def get_full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
@@ -97,6 +107,11 @@ class Role(models.TextChoices):
     MEMBER = "member", "Member"
 
 
+class SignInMethod(models.TextChoices):
+    SSO = "sso", "SSO"
+    PASSWORD = "password", "Password"
+
+
 class Membership(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     organization = models.ForeignKey(
@@ -106,6 +121,11 @@ class Membership(models.Model):
     created_just_in_time = models.BooleanField(default=False)
     break_glass = models.BooleanField(
         default=False, help_text="An owner who keeps password sign-in while SSO is enforced."
+    )
+    last_sign_in_at = models.DateTimeField(null=True, blank=True)
+    last_sign_in_method = models.CharField(max_length=10, choices=SignInMethod.choices, blank=True)
+    last_sign_in_profile = models.ForeignKey(
+        "SSOProfile", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -359,6 +379,11 @@ class AuditAction(models.TextChoices):
     DELETED = "deleted", "Deleted"
     DOMAIN_VERIFIED = "domain_verified", "Domain verified"
     SSO_ENFORCEMENT_CHANGED = "sso_enforcement_changed", "SSO enforcement changed"
+    MEMBER_INVITED = "member_invited", "Person invited"
+    INVITATION_ACCEPTED = "invitation_accepted", "Invitation accepted"
+    MEMBER_ROLE_CHANGED = "member_role_changed", "Role changed"
+    MEMBER_REMOVED = "member_removed", "Person removed"
+    MEMBER_DEACTIVATED = "member_deactivated", "Person deactivated"
     BREAK_GLASS_LOGIN = "break_glass_login", "Break-glass password sign-in"
 
 
@@ -384,3 +409,33 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.action} {self.profile_sid}"
+
+
+class Invitation(models.Model):
+    """A single-use, expiring link that lets a person join an organization with a role.
+
+    Only a digest of the token is stored; the link itself is shown once and emailed.
+    """
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="invitations"
+    )
+    email = models.EmailField(max_length=254)
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    token_digest = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.email} to {self.organization} ({self.role})"
+
+    @property
+    def is_usable(self) -> bool:
+        return self.accepted_at is None and self.expires_at > timezone.now()

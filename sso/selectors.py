@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 from django.conf import settings
 from django.db import models
@@ -11,11 +12,13 @@ from django.utils import timezone
 
 from sso.models import (
     AuditEvent,
+    Invitation,
     LoginEvent,
     Membership,
     Organization,
     ProfileStatus,
     Role,
+    SignInMethod,
     SSOProfile,
     TrustedDomain,
     User,
@@ -175,3 +178,34 @@ def domain_verified_elsewhere(*, domain: TrustedDomain) -> bool:
 
 def domains_for_organization(*, organization: Organization) -> QuerySet[TrustedDomain]:
     return organization.trusted_domains.select_related("profile")
+
+
+def people_for(
+    *, organization: Organization, query: str = "", role: str = "", method: str = ""
+) -> QuerySet[Membership]:
+    """The organization's members, searched by email or name, filtered by role and sign-in."""
+    people = organization.memberships.select_related("user", "last_sign_in_profile").order_by(
+        "user__email"
+    )
+    if query:
+        people = people.filter(
+            Q(user__email__icontains=query)
+            | Q(user__first_name__icontains=query)
+            | Q(user__last_name__icontains=query)
+        )
+    if role in Role.values:
+        people = people.filter(role=role)
+    if method == "never":
+        people = people.filter(last_sign_in_at=None)
+    elif method in SignInMethod.values:
+        people = people.filter(last_sign_in_method=method)
+    return people
+
+
+def invitation_for_token(*, token: str) -> Invitation | None:
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    return Invitation.objects.select_related("organization").filter(token_digest=digest).first()
+
+
+def pending_invitations_for(*, organization: Organization) -> QuerySet[Invitation]:
+    return organization.invitations.filter(accepted_at=None, expires_at__gt=timezone.now())

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import logging
+import secrets
 from collections.abc import Sequence
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import authenticate
+from django.core.mail import send_mail
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -19,12 +26,14 @@ from sso.models import (
     AuditEvent,
     IdPCertificate,
     IdPKind,
+    Invitation,
     LoginEvent,
     LoginOutcome,
     Membership,
     Organization,
     ProfileStatus,
     Role,
+    SignInMethod,
     SSOProfile,
     TestOutcome,
     TrustedDomain,
@@ -465,6 +474,7 @@ def _sso_user_for_login(
             user=user, organization=organization, role=profile.jit_role, created_just_in_time=True
         )
         logger.info("Created %s just in time through profile %s", user.pk, profile.sid)
+        membership_record_sign_in(user=user, method=SignInMethod.SSO, profile=profile)
         return user
     if not user.is_active:
         raise LoginRefused(Reason.USER_INACTIVE)
@@ -478,6 +488,7 @@ def _sso_user_for_login(
         for key in changed:
             setattr(user, key, names[key])
         user.save(update_fields=changed)
+    membership_record_sign_in(user=user, method=SignInMethod.SSO, profile=profile)
     return user
 
 
@@ -575,6 +586,7 @@ def password_login(*, email: str, password: str, client_ip: str | None) -> User:
             changes={"client_ip": client_ip or ""},
         )
         logger.warning("Break-glass password sign-in by %s into %s", user.pk, enforcing.slug)
+    membership_record_sign_in(user=user, method=SignInMethod.PASSWORD)
     return user
 
 
@@ -712,3 +724,176 @@ def domains_recheck() -> dict[str, int]:
     for domain in TrustedDomain.objects.select_related("organization", "profile"):
         counts[domain_check(domain=domain).proof.value] += 1
     return counts
+
+
+# People ------------------------------------------------------------------------------------------
+
+INVITATION_DAYS = 7
+PEOPLE_MESSAGES = {
+    "last_owner": "An organization needs an owner: make someone else owner first.",
+    "already_member": "This person is already a member of your organization.",
+    "other_organizations": (
+        "This person also belongs to other organizations, so their account cannot be "
+        "deactivated from here. Remove them from your organization instead."
+    ),
+    "invitation_email_mismatch": "This invitation was sent to another email address.",
+}
+
+
+def _people_error(code: str, field: str | None = None) -> ValidationError:
+    error = ValidationError(PEOPLE_MESSAGES[code], code=code)
+    return ValidationError({field: error}) if field else error
+
+
+def user_end_sessions(*, user: User) -> None:
+    """End every session of this user at once, on every worker (see User.session_epoch)."""
+    User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)
+    user.refresh_from_db(fields=["session_epoch"])
+
+
+def membership_record_sign_in(
+    *, user: User, method: SignInMethod, profile: SSOProfile | None = None
+) -> None:
+    memberships = Membership.objects.filter(user=user)
+    if profile is not None:
+        memberships = memberships.filter(organization=profile.organization)
+    memberships.update(
+        last_sign_in_at=timezone.now(), last_sign_in_method=method, last_sign_in_profile=profile
+    )
+
+
+def _check_keeps_an_owner(membership: Membership) -> None:
+    if membership.role != Role.OWNER:
+        return
+    owners = Membership.objects.filter(
+        organization=membership.organization, role=Role.OWNER, user__is_active=True
+    )
+    if not owners.exclude(pk=membership.pk).exists():
+        raise _people_error("last_owner")
+
+
+def membership_change_role(*, membership: Membership, actor: User | None, role: str) -> None:
+    if role == membership.role:
+        return
+    if role != Role.OWNER:
+        _check_keeps_an_owner(membership)
+    with transaction.atomic():
+        changes = {"person": membership.user.email, "role": [membership.role, role]}
+        membership.role = role
+        if role != Role.OWNER:
+            membership.break_glass = False
+        membership.full_clean()
+        membership.save(update_fields=["role", "break_glass"])
+        audit_record(
+            organization=membership.organization,
+            actor=actor,
+            action=AuditAction.MEMBER_ROLE_CHANGED,
+            changes=changes,
+        )
+
+
+def membership_remove(*, membership: Membership, actor: User | None) -> None:
+    """Take a person out of the organization and end all their sessions at once."""
+    _check_keeps_an_owner(membership)
+    with transaction.atomic():
+        audit_record(
+            organization=membership.organization,
+            actor=actor,
+            action=AuditAction.MEMBER_REMOVED,
+            changes={"person": membership.user.email, "role": membership.role},
+        )
+        membership.delete()
+        user_end_sessions(user=membership.user)
+
+
+def membership_deactivate(*, membership: Membership, actor: User | None) -> None:
+    """Deactivate a person's account (only theirs alone to decide) and end all their sessions."""
+    user = membership.user
+    if user.memberships.exclude(organization=membership.organization).exists():
+        raise _people_error("other_organizations")
+    _check_keeps_an_owner(membership)
+    with transaction.atomic():
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+        user_end_sessions(user=user)
+        audit_record(
+            organization=membership.organization,
+            actor=actor,
+            action=AuditAction.MEMBER_DEACTIVATED,
+            changes={"person": user.email},
+        )
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def invitation_create(
+    *, organization: Organization, actor: User | None, email: str, role: str
+) -> tuple[Invitation, str]:
+    """An invitation and its link token, which is shown once and emailed, never stored."""
+    email = email.strip().lower()
+    if Membership.objects.filter(organization=organization, user__email__iexact=email).exists():
+        raise _people_error("already_member", "email")
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        invitation = Invitation(
+            organization=organization,
+            email=email,
+            role=role,
+            token_digest=_token_digest(token),
+            created_by=actor,
+            expires_at=timezone.now() + dt.timedelta(days=INVITATION_DAYS),
+        )
+        invitation.full_clean()
+        invitation.save()
+        audit_record(
+            organization=organization,
+            actor=actor,
+            action=AuditAction.MEMBER_INVITED,
+            changes={"person": email, "role": role},
+        )
+    link = settings.SSO_PUBLIC_BASE_URL + reverse("sso:invitation_accept", args=[token])
+    send_mail(
+        subject=f"You are invited to {organization.name}",
+        message=(
+            f"{actor.email if actor else 'An administrator'} invited you to join "
+            f"{organization.name} as {Role(role).label.lower()}.\n\nAccept the invitation "
+            f"(valid for {INVITATION_DAYS} days, usable once):\n{link}\n"
+        ),
+        from_email=None,
+        recipient_list=[email],
+    )
+    return invitation, link
+
+
+def invitation_accept(
+    *, invitation: Invitation, user: User | None = None, password: str | None = None
+) -> User:
+    """Join the invitation's organization: as the signed-in `user`, or as a new account.
+
+    A new account gets `password`, or none when its domain signs in through SSO.
+    """
+    with transaction.atomic():
+        locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        if not locked.is_usable:
+            raise ValidationError(
+                "This invitation was already used or has expired.", code="invitation_used"
+            )
+        if user is None:
+            user = selectors.user_get_by_email(email=locked.email) or user_create(
+                email=locked.email, password=password
+            )
+        elif user.email.lower() != locked.email:
+            raise _people_error("invitation_email_mismatch")
+        if selectors.membership_get(user=user, organization=locked.organization) is None:
+            membership_create(user=user, organization=locked.organization, role=locked.role)
+        locked.accepted_at = timezone.now()
+        locked.save(update_fields=["accepted_at"])
+        audit_record(
+            organization=locked.organization,
+            actor=user,
+            action=AuditAction.INVITATION_ACCEPTED,
+            changes={"person": user.email, "role": locked.role},
+        )
+    return user

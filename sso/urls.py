@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from sso.views import acs, console, domains, login, saml, wizard
+from sso.views import acs, console, domains, login, people, saml, wizard
 
 app_name = "sso"
 
@@ -57,6 +57,24 @@ urlpatterns = [
         "admin-center/sso/enforcement/",
         wizard.EnforcementView.as_view(),
         name="admin_sso_enforcement",
+    ),
+    path(
+        "admin-center/organization/", people.OrganizationView.as_view(), name="admin_organization"
+    ),
+    path("admin-center/people/", people.PeopleView.as_view(), name="admin_people"),
+    path("admin-center/people/invite/", people.InviteView.as_view(), name="admin_invite"),
+    path(
+        "admin-center/people/<int:pk>/role/",
+        people.MembershipRoleView.as_view(),
+        name="admin_person_role",
+    ),
+    path(
+        "admin-center/people/<int:pk>/remove/",
+        people.MembershipRemoveView.as_view(),
+        name="admin_person_remove",
+    ),
+    path(
+        "invitations/<str:token>/", people.InvitationAcceptView.as_view(), name="invitation_accept"
     ),
     path("admin-center/domains/", domains.DomainsView.as_view(), name="admin_domains"),
     path("admin-center/audit-log/", wizard.AuditLogView.as_view(), name="admin_audit_log"),

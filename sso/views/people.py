@@ -1,0 +1,194 @@
+"""Admin Center: the organization, its people, invitations; and accepting an invitation."""
+
+from __future__ import annotations
+
+from django.contrib import auth, messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+
+from sso import selectors, services
+from sso.forms import AcceptInvitationForm, InviteForm, PeopleFilterForm, RoleForm
+from sso.models import Membership
+from sso.views.access import OrganizationAdminMixin
+from sso.views.wizard import enforcement_form
+
+PAGE_SIZE = 50
+
+
+@method_decorator(never_cache, name="dispatch")
+class OrganizationView(OrganizationAdminMixin, View):
+    nav = "organization"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        context = self.admin_context(
+            owners=selectors.owners_of(organization=self.organization),
+            domains=selectors.domains_for_organization(organization=self.organization),
+            enforcement_form=enforcement_form(self.organization),
+        )
+        return render(request, "sso/admin_center/organization.html", context)
+
+
+class PeopleMixin(OrganizationAdminMixin):
+    nav = "people"
+
+    def get_membership(self, pk: int) -> Membership:
+        return get_object_or_404(
+            Membership.objects.select_related("user"), pk=pk, organization=self.organization
+        )
+
+
+@method_decorator(never_cache, name="dispatch")
+class PeopleView(PeopleMixin, View):
+    def get(self, request: HttpRequest) -> HttpResponse:
+        filters = PeopleFilterForm(request.GET or None)
+        values = filters.cleaned_data if filters.is_valid() else {}
+        people = selectors.people_for(
+            organization=self.organization,
+            query=values.get("q", ""),
+            role=values.get("role", ""),
+            method=values.get("method", ""),
+        )
+        page = Paginator(people, PAGE_SIZE).get_page(request.GET.get("page"))
+        query = request.GET.copy()
+        query.pop("page", None)
+        context = self.admin_context(
+            page=page,
+            filters=filters,
+            query=query.urlencode(),
+            role_form=RoleForm(),
+            invitations=selectors.pending_invitations_for(organization=self.organization),
+        )
+        return render(request, "sso/admin_center/people.html", context)
+
+
+@method_decorator([never_cache, sensitive_post_parameters()], name="dispatch")
+class InviteView(PeopleMixin, View):
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self._render(InviteForm())
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = InviteForm(request.POST)
+        if form.is_valid():
+            try:
+                invitation, link = services.invitation_create(
+                    organization=self.organization, actor=request.user, **form.cleaned_data
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                # The link is shown this once; only its digest is stored.
+                return render(
+                    request,
+                    "sso/admin_center/invitation_created.html",
+                    self.admin_context(invitation=invitation, link=link),
+                )
+        return self._render(form, status=400)
+
+    def _render(self, form: InviteForm, status: int = 200) -> HttpResponse:
+        return render(
+            self.request,
+            "sso/admin_center/invite.html",
+            self.admin_context(form=form),
+            status=status,
+        )
+
+
+class MembershipRoleView(PeopleMixin, View):
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        membership = self.get_membership(pk)
+        form = RoleForm(request.POST)
+        if form.is_valid():
+            try:
+                services.membership_change_role(
+                    membership=membership, actor=request.user, role=form.cleaned_data["role"]
+                )
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+            else:
+                messages.success(request, f"{membership.user.email} is now {membership.role}.")
+        return redirect("sso:admin_people")
+
+
+@method_decorator(never_cache, name="dispatch")
+class MembershipRemoveView(PeopleMixin, View):
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        context = self.admin_context(membership=self.get_membership(pk))
+        return render(request, "sso/admin_center/person_remove.html", context)
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        membership = self.get_membership(pk)
+        action = request.POST.get("action")
+        try:
+            if action == "deactivate":
+                services.membership_deactivate(membership=membership, actor=request.user)
+            else:
+                services.membership_remove(membership=membership, actor=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect("sso:admin_person_remove", pk=membership.pk)
+        verb = "deactivated" if action == "deactivate" else "removed"
+        messages.success(request, f"{membership.user.email} was {verb}; their sessions ended.")
+        return redirect("sso:admin_people")
+
+
+@method_decorator(
+    [never_cache, sensitive_post_parameters("password", "password_again")], name="dispatch"
+)
+class InvitationAcceptView(View):
+    """The invitation link: join with a new password, as the signed-in person, or through SSO."""
+
+    template_name = "sso/login/invitation.html"
+
+    def dispatch(self, request: HttpRequest, token: str) -> HttpResponse:
+        self.invitation = selectors.invitation_for_token(token=token)
+        if self.invitation is None or not self.invitation.is_usable:
+            return render(request, self.template_name, {"invalid": True}, status=404)
+        self.profile = selectors.profile_for_email(email=self.invitation.email)
+        return super().dispatch(request, token)
+
+    def get(self, request: HttpRequest, token: str) -> HttpResponse:
+        return self._render(AcceptInvitationForm(email=self.invitation.email))
+
+    def post(self, request: HttpRequest, token: str) -> HttpResponse:
+        if self.profile is not None:
+            services.invitation_accept(invitation=self.invitation)
+            return redirect(reverse("sso:saml2_login", args=[self.profile.sid]))
+        if request.user.is_authenticated:
+            return self._accept_as(request.user)
+        if selectors.user_get_by_email(email=self.invitation.email) is not None:
+            login_url = reverse("sso:login") + "?next=" + request.path
+            return redirect(login_url)
+        form = AcceptInvitationForm(request.POST, email=self.invitation.email)
+        if not form.is_valid():
+            return self._render(form, status=400)
+        user = services.invitation_accept(
+            invitation=self.invitation, password=form.cleaned_data["password"]
+        )
+        auth.login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        return redirect("sso:console")
+
+    def _accept_as(self, user: object) -> HttpResponse:
+        try:
+            services.invitation_accept(invitation=self.invitation, user=user)
+        except ValidationError as error:
+            form = AcceptInvitationForm(email=self.invitation.email)
+            form.add_error(None, error)
+            return self._render(form, status=403)
+        return redirect("sso:console")
+
+    def _render(self, form: AcceptInvitationForm, status: int = 200) -> HttpResponse:
+        existing = selectors.user_get_by_email(email=self.invitation.email) is not None
+        context = {
+            "invitation": self.invitation,
+            "form": form,
+            "profile": self.profile,
+            "existing": existing,
+        }
+        return render(self.request, self.template_name, context, status=status)
