@@ -7,13 +7,25 @@ STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 HOST ?= 127.0.0.1
 PORT ?= 8000
-export DJANGO_DEBUG ?= true
-export DJANGO_SECRET_KEY ?= dev-only-insecure-key-change-me
+WORKERS ?= 4
 
-.PHONY: run test setup system-packages browser-packages migrate demo lint bench clean
+.PHONY: run serve test test-sqlite test-postgres setup system-packages browser-packages \
+	migrate demo lint bench clean
 
+# Development defaults for the local app; `make serve` takes everything from the environment.
+run migrate demo: export DJANGO_DEBUG ?= true
+run migrate demo: export DJANGO_SECRET_KEY ?= dev-only-insecure-key-change-me
 run: setup migrate demo
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# Production-like: gunicorn workers, whitenoise static files, DEBUG off.
+# Needs DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, SSO_PUBLIC_BASE_URL (see docs/deploy.md).
+serve: setup
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput -v0
+	$(BIN)/python manage.py check --deploy --fail-level WARNING
+	$(BIN)/gunicorn adminsite.wsgi --bind $(HOST):$(PORT) --workers $(WORKERS) \
+		--access-logfile - --forwarded-allow-ips '*'
 
 setup: system-packages $(STAMP)
 
@@ -39,9 +51,20 @@ migrate: setup
 demo: migrate
 	$(BIN)/python manage.py seed_demo
 
-test: system-packages browser-packages $(DEV_STAMP)
+# The whole suite, on SQLite and then on a real PostgreSQL with a real Redis.
+test: test-sqlite test-postgres
+
+test-sqlite: system-packages browser-packages $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python manage.py makemigrations --check --dry-run --settings=adminsite.settings_test
+	$(BIN)/pytest
+
+test-postgres: system-packages browser-packages $(DEV_STAMP)
+	@set -euo pipefail; \
+	env_lines=$$(bash scripts/services.sh start); \
+	trap 'bash scripts/services.sh stop' EXIT; \
+	export $$env_lines; \
+	echo "PostgreSQL and Redis: $$DATABASE_URL $$CACHE_URL"; \
 	$(BIN)/pytest
 
 lint: $(DEV_STAMP)

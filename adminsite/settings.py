@@ -39,6 +39,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -72,7 +73,13 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 
 # CACHES
 # ------------------------------------------------------------------------------
+# Outstanding AuthnRequests, the assertion replay cache, connection tests and throttling
+# counters live here: with several workers it must be shared (Redis via CACHE_URL).
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://admin-center")}
+
+# SESSIONS: in the database by default; "django.contrib.sessions.backends.cache" keeps them
+# in the shared cache instead.
+SESSION_ENGINE = env.str("DJANGO_SESSION_ENGINE", default="django.contrib.sessions.backends.db")
 
 # AUTH
 # ------------------------------------------------------------------------------
@@ -124,6 +131,14 @@ X_FRAME_OPTIONS = "DENY"
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "var" / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
 
 # LOGGING
 # ------------------------------------------------------------------------------

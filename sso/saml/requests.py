@@ -10,12 +10,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import asdict, dataclass
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 
 _KEY = "sso:authn-request:{}"
+LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
 TEST_RELAY_PREFIX = "test:"
 
 
@@ -43,8 +45,14 @@ def browser_token(request: HttpRequest) -> str:
     return token if 32 <= len(token) <= 64 else secrets.token_urlsafe(32)
 
 
+def _cookie_can_be_secure() -> bool:
+    """Browsers keep Secure cookies from https origins, and from loopback ones over plain http."""
+    parts = urlsplit(settings.SSO_PUBLIC_BASE_URL)
+    return parts.scheme == "https" or parts.hostname in LOOPBACK_HOSTS
+
+
 def set_browser_cookie(response: HttpResponse, token: str) -> None:
-    secure = settings.SSO_PUBLIC_BASE_URL.startswith("https://")
+    secure = _cookie_can_be_secure()
     response.set_cookie(
         settings.SSO_REQUEST_COOKIE_NAME,
         token,
@@ -52,8 +60,9 @@ def set_browser_cookie(response: HttpResponse, token: str) -> None:
         path="/sso/saml2/",
         secure=secure,
         httponly=True,
-        # SameSite=None is only honoured on Secure cookies; plain-http development on
-        # loopback is same-site anyway.
+        # The IdP's POST to the ACS is cross-site: only SameSite=None goes with it, and
+        # browsers honour SameSite=None on Secure cookies only. A plain-http deployment on a
+        # public host (never production) falls back to Lax and needs IdP and SP on one site.
         samesite="None" if secure else "Lax",
     )
 

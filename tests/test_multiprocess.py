@@ -1,0 +1,198 @@
+"""Several workers as one: two gunicorn servers sharing one PostgreSQL and one Redis.
+
+Runs in the PostgreSQL/Redis pass of `make test` (DATABASE_URL and CACHE_URL set); the SQLite
+pass has no shared services to test, so it skips this module.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.cookies import SimpleCookie
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from sso.models import LoginEvent
+from sso.saml.config import sp_acs_url, sp_entity_id
+from tests.factories import ActiveProfileFactory, shared_idp_keys
+from tests.fixtures.idp import ResponseSpec, TestIdP, authn_request_from_redirect, encode
+
+SHARED = os.environ.get("DATABASE_URL", "").startswith("postgres") and os.environ.get(
+    "CACHE_URL", ""
+).startswith("redis")
+pytestmark = [
+    pytest.mark.skipif(not SHARED, reason="needs DATABASE_URL=postgres://... and CACHE_URL=redis://..."),
+    pytest.mark.django_db(transaction=True),
+]
+ROOT = Path(__file__).resolve().parent.parent
+RACE_ROUNDS = int(os.environ.get("SSO_RACE_ROUNDS", "60"))
+
+
+@dataclass
+class Worker:
+    port: int
+    process: subprocess.Popen
+
+    def request(
+        self, method: str, path: str, *, body: dict | None = None, cookies: dict | None = None
+    ) -> http.client.HTTPResponse:
+        connection_ = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        headers = {"Host": "127.0.0.1"}
+        if cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+        data = None
+        if body is not None:
+            data = urlencode(body)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        connection_.request(method, path, body=data, headers=headers)
+        response = connection_.getresponse()
+        response.read()
+        return response
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _cookies(response: http.client.HTTPResponse) -> dict[str, str]:
+    jar = SimpleCookie()
+    for header in response.headers.get_all("Set-Cookie") or []:
+        jar.load(header)
+    return {name: morsel.value for name, morsel in jar.items()}
+
+
+@pytest.fixture
+def workers() -> Iterator[list[Worker]]:
+    database = dict(connection.settings_dict)
+    url = urlsplit(os.environ["DATABASE_URL"])
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "adminsite.settings",
+        # The test database, where this test's committed rows are.
+        "DATABASE_URL": url._replace(path=f"/{database['NAME']}").geturl(),
+        "DJANGO_SECRET_KEY": settings.SECRET_KEY,
+        "SSO_KEY_ENCRYPTION_SECRET": settings.SSO_KEY_ENCRYPTION_SECRET,
+        "SSO_PUBLIC_BASE_URL": settings.SSO_PUBLIC_BASE_URL,
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+    }
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=ROOT, env=env, check=True,
+    )
+    started = []
+    for _ in range(2):
+        port = _free_port()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "adminsite.wsgi", "--bind", f"127.0.0.1:{port}",
+             "--workers", "2", "--log-level", "warning"],
+            cwd=ROOT, env=env, start_new_session=True,
+        )
+        started.append(Worker(port, process))
+    for worker in started:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", worker.port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or worker.process.poll() is not None:
+                    raise RuntimeError(f"gunicorn on port {worker.port} did not start") from None
+                time.sleep(0.1)
+    yield started
+    for worker in started:
+        os.killpg(worker.process.pid, signal.SIGTERM)
+        worker.process.wait(timeout=10)
+
+
+@pytest.fixture
+def profile():
+    return ActiveProfileFactory(allow_idp_initiated=True)
+
+
+@pytest.fixture
+def idp(profile) -> TestIdP:
+    return TestIdP(shared_idp_keys(), entity_id=profile.idp_issuer)
+
+
+def _spec(profile, **changes: str) -> ResponseSpec:
+    return ResponseSpec(
+        issuer=profile.idp_issuer,
+        destination=sp_acs_url(profile),
+        audience=sp_entity_id(profile),
+        email="grace@acme.test",
+        **changes,
+    )
+
+
+def _acs(profile) -> str:
+    return f"/sso/saml2/{profile.sid}/acs/"
+
+
+def test_login_started_on_one_worker_finishes_on_the_other(workers, profile, idp):
+    first, second = workers
+    started = first.request("GET", f"/sso/saml2/{profile.sid}/login/?next=/console/")
+    assert started.status == 302
+    request, _ = authn_request_from_redirect(started.headers["Location"])
+    browser = _cookies(started)
+
+    xml = idp.signxml_response(_spec(profile, in_response_to=request.get("ID")))
+    finished = second.request("POST", _acs(profile), body={"SAMLResponse": encode(xml)},
+                              cookies=browser)
+
+    assert finished.status == 302, LoginEvent.objects.first().reason
+    assert finished.headers["Location"] == "/console/"
+    session = _cookies(finished)
+    console = first.request("GET", "/console/", cookies=session)
+    assert console.status == 200
+
+    replayed = first.request("POST", _acs(profile), body={"SAMLResponse": encode(xml)},
+                             cookies=browser)
+    assert replayed.status == 403
+    assert LoginEvent.objects.first().reason == "replayed_assertion"
+
+
+def test_concurrent_replay_lets_exactly_one_login_through(workers, profile, idp, capsys):
+    first, second = workers
+    through = 0
+    for _ in range(RACE_ROUNDS):
+        body = {"SAMLResponse": encode(idp.signxml_response(_spec(profile)))}
+        barrier = threading.Barrier(2)
+        statuses: list[int] = []
+
+        def post(worker: Worker, body: dict = body, barrier: threading.Barrier = barrier) -> None:
+            barrier.wait()
+            statuses.append(worker.request("POST", _acs(profile), body=body).status)
+
+        threads = [threading.Thread(target=post, args=(worker,)) for worker in (first, second)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(statuses) == [302, 403], statuses
+        through += statuses.count(302)
+
+    refused = LoginEvent.objects.filter(reason="replayed_assertion").count()
+    with capsys.disabled():
+        print(
+            f"\nconcurrent replay: {RACE_ROUNDS} rounds x 2 workers = {2 * RACE_ROUNDS} "
+            f"attempts, {through} logins through, {refused} refused as replayed_assertion, "
+            f"{through - RACE_ROUNDS} extra logins"
+        )
+    assert through == RACE_ROUNDS
+    assert refused == RACE_ROUNDS
