@@ -33,7 +33,9 @@ SHARED = os.environ.get("DATABASE_URL", "").startswith("postgres") and os.enviro
     "CACHE_URL", ""
 ).startswith("redis")
 pytestmark = [
-    pytest.mark.skipif(not SHARED, reason="needs DATABASE_URL=postgres://... and CACHE_URL=redis://..."),
+    pytest.mark.skipif(
+        not SHARED, reason="needs DATABASE_URL=postgres://... and CACHE_URL=redis://..."
+    ),
     pytest.mark.django_db(transaction=True),
 ]
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,15 +95,29 @@ def workers() -> Iterator[list[Worker]]:
     }
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
-        cwd=ROOT, env=env, check=True,
+        cwd=ROOT,
+        env=env,
+        check=True,
     )
     started = []
     for _ in range(2):
         port = _free_port()
         process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "adminsite.wsgi", "--bind", f"127.0.0.1:{port}",
-             "--workers", "2", "--log-level", "warning"],
-            cwd=ROOT, env=env, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "adminsite.wsgi",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "2",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
         )
         started.append(Worker(port, process))
     for worker in started:
@@ -152,8 +168,9 @@ def test_login_started_on_one_worker_finishes_on_the_other(workers, profile, idp
     browser = _cookies(started)
 
     xml = idp.signxml_response(_spec(profile, in_response_to=request.get("ID")))
-    finished = second.request("POST", _acs(profile), body={"SAMLResponse": encode(xml)},
-                              cookies=browser)
+    finished = second.request(
+        "POST", _acs(profile), body={"SAMLResponse": encode(xml)}, cookies=browser
+    )
 
     assert finished.status == 302, LoginEvent.objects.first().reason
     assert finished.headers["Location"] == "/console/"
@@ -161,8 +178,9 @@ def test_login_started_on_one_worker_finishes_on_the_other(workers, profile, idp
     console = first.request("GET", "/console/", cookies=session)
     assert console.status == 200
 
-    replayed = first.request("POST", _acs(profile), body={"SAMLResponse": encode(xml)},
-                             cookies=browser)
+    replayed = first.request(
+        "POST", _acs(profile), body={"SAMLResponse": encode(xml)}, cookies=browser
+    )
     assert replayed.status == 403
     assert LoginEvent.objects.first().reason == "replayed_assertion"
 
@@ -175,11 +193,16 @@ def test_concurrent_replay_lets_exactly_one_login_through(workers, profile, idp,
         barrier = threading.Barrier(2)
         statuses: list[int] = []
 
-        def post(worker: Worker, body: dict = body, barrier: threading.Barrier = barrier) -> None:
+        def post(
+            worker: Worker, body: dict, barrier: threading.Barrier, statuses: list[int]
+        ) -> None:
             barrier.wait()
             statuses.append(worker.request("POST", _acs(profile), body=body).status)
 
-        threads = [threading.Thread(target=post, args=(worker,)) for worker in (first, second)]
+        threads = [
+            threading.Thread(target=post, args=(worker, body, barrier, statuses))
+            for worker in (first, second)
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
