@@ -166,6 +166,9 @@ SSO_ALLOW_SHA1_SIGNATURES = env.bool("SSO_ALLOW_SHA1_SIGNATURES", default=False)
 # How long an AuthnRequest may stay unanswered, and the cookie binding it to the browser.
 SSO_REQUEST_TTL_SECONDS = env.int("SSO_REQUEST_TTL_SECONDS", default=600)
 SSO_REQUEST_COOKIE_NAME = "sso_request"
+# "inprocess": verify signatures in process (xmlsec binding); "xmlsec1": pysaml2's default,
+# one xmlsec1 process per check.
+SSO_SIGNATURE_BACKEND = env.str("SSO_SIGNATURE_BACKEND", default="inprocess")
 SSO_XMLSEC_BINARY = env.str("SSO_XMLSEC_BINARY", default="") or None
 # Domain verification: DNS TXT or HTTPS proof; a vanished proof keeps working for a grace period.
 SSO_DNS_NAMESERVER = env.str("SSO_DNS_NAMESERVER", default="")  # "host[:port]"; system if empty

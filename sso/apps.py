@@ -7,3 +7,8 @@ class SsoConfig(AppConfig):
     name = "sso"
     verbose_name = "Single sign-on"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from sso.saml import schema
+
+        schema.install()

@@ -33,6 +33,13 @@ SAML_NS = "urn:oasis:names:tc:SAML:2.0:assertion"
 FIXTURES = __import__("pathlib").Path(__file__).parent / "fixtures" / "saml"
 
 
+@pytest.fixture(autouse=True, params=["inprocess", "xmlsec1"])
+def signature_backend(request, settings) -> str:
+    """Every ACS test runs with the in-process backend and with pysaml2's xmlsec1 program."""
+    settings.SSO_SIGNATURE_BACKEND = request.param
+    return request.param
+
+
 @pytest.fixture
 def profile():
     return ActiveProfileFactory()

@@ -20,7 +20,6 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from djangosaml2.overrides import Saml2Client
 from saml2 import BINDING_HTTP_POST
 from saml2.response import (
     IncorrectlySigned,
@@ -37,7 +36,7 @@ from sso.crypto import fingerprint_of
 from sso.models import SSOProfile
 from sso.reasons import LoginRefused, Reason
 from sso.saml.checks import ResponseFacts, check_claims, read_response
-from sso.saml.config import sp_acs_url, sp_config_for, sp_entity_id
+from sso.saml.config import saml_client_for, sp_acs_url, sp_entity_id
 from sso.saml.requests import PendingRequest, pending_request_consume, pending_request_find
 
 logger = logging.getLogger(__name__)
@@ -175,7 +174,7 @@ def _verify_signatures(  # noqa: ANN202
     profile: SSOProfile, saml_response: str, pending: PendingRequest | None, facts: ResponseFacts
 ):
     """pysaml2 verifies both signatures against the profile's certificates, and the rest again."""
-    client = Saml2Client(sp_config_for(profile, allow_unsolicited=pending is None))
+    client = saml_client_for(profile, allow_unsolicited=pending is None)
     outstanding = {pending.request_id: pending.relay_state} if pending else {}
     try:
         verified = client.parse_authn_request_response(

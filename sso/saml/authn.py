@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 
-from djangosaml2.overrides import Saml2Client
 from djangosaml2.utils import get_location
 from saml2 import BINDING_HTTP_REDIRECT
 from saml2.saml import NAMEID_FORMAT_EMAILADDRESS
@@ -12,7 +11,7 @@ from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
 from sso.models import SSOProfile
 from sso.reasons import LoginRefused, Reason
-from sso.saml.config import ProfileSigningKey, sp_config_for
+from sso.saml.config import ProfileSigningKey, saml_client_for
 from sso.saml.requests import TEST_RELAY_PREFIX, pending_request_save
 
 
@@ -25,7 +24,7 @@ def authn_request_url(
     """
     if not profile.is_active and tester_id is None:
         raise LoginRefused(Reason.PROFILE_INACTIVE)
-    client = Saml2Client(sp_config_for(profile))
+    client = saml_client_for(profile)
     client.sec.sec_backend = ProfileSigningKey(profile)
     request_id = f"id-{secrets.token_hex(16)}"
     if tester_id is not None:

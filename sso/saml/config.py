@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
+from cryptography.hazmat.primitives import hashes
 from django.conf import settings
 from django.http import Http404, HttpRequest
 from django.urls import reverse
+from djangosaml2.overrides import Saml2Client
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.config import SPConfig
 from saml2.saml import NAMEID_FORMAT_EMAILADDRESS
@@ -22,6 +26,7 @@ from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
 from sso.crypto import certificate_body, decrypt_private_key
 from sso.models import SSOProfile
+from sso.saml.backend import InProcessXmlSecBackend
 
 
 def sp_entity_id(profile: SSOProfile) -> str:
@@ -68,8 +73,53 @@ def idp_metadata_xml(profile: SSOProfile) -> str:
     )
 
 
+_CONFIGS: OrderedDict[tuple, SPConfig] = OrderedDict()
+_CONFIGS_LOCK = threading.Lock()
+_CONFIGS_MAX = 512
+
+
+def _config_version(profile: SSOProfile, allow_unsolicited: bool) -> tuple:
+    """Everything a profile's SPConfig is built from: a change to any of it is a new config."""
+    return (
+        profile.sid,
+        profile.updated_at,
+        profile.idp_issuer,
+        profile.idp_sso_url,
+        tuple(sorted(c.fingerprint_sha256 for c in profile.certificates.all())),
+        allow_unsolicited,
+        settings.SSO_PUBLIC_BASE_URL,
+        settings.SSO_CLOCK_SKEW_SECONDS,
+    )
+
+
 def sp_config_for(profile: SSOProfile, *, allow_unsolicited: bool = False) -> SPConfig:
-    """A fresh SPConfig for this profile; nothing in it is shared with another profile."""
+    """This profile's SPConfig, built once and reused until the profile changes.
+
+    pysaml2 only reads a config after loading it; each profile gets its own.
+    """
+    key = _config_version(profile, allow_unsolicited)
+    with _CONFIGS_LOCK:
+        config = _CONFIGS.get(key)
+        if config is not None:
+            _CONFIGS.move_to_end(key)
+            return config
+    config = _build_sp_config(profile, allow_unsolicited=allow_unsolicited)
+    with _CONFIGS_LOCK:
+        _CONFIGS[key] = config
+        while len(_CONFIGS) > _CONFIGS_MAX:
+            _CONFIGS.popitem(last=False)
+    return config
+
+
+def saml_client_for(profile: SSOProfile, *, allow_unsolicited: bool = False) -> Saml2Client:
+    """A pysaml2 client for this profile, verifying signatures with the configured backend."""
+    client = Saml2Client(sp_config_for(profile, allow_unsolicited=allow_unsolicited))
+    if settings.SSO_SIGNATURE_BACKEND == "inprocess":
+        client.sec.crypto = InProcessXmlSecBackend()
+    return client
+
+
+def _build_sp_config(profile: SSOProfile, *, allow_unsolicited: bool) -> SPConfig:
     service: dict = {
         "name": escape(profile.name),
         "endpoints": {"assertion_consumer_service": [(sp_acs_url(profile), BINDING_HTTP_POST)]},
@@ -113,8 +163,6 @@ class ProfileSigningKey:
     def get_signer(self, sigalg: str, sigkey: object = None) -> RSASigner | None:
         if sigalg != SIG_RSA_SHA256:
             return None
-        from cryptography.hazmat.primitives import hashes
-
         return RSASigner(hashes.SHA256(), key=self._key)
 
 
