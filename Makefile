@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 4
 
-.PHONY: run serve test test-sqlite test-postgres setup system-packages browser-packages \
+.PHONY: run serve test test-sqlite test-postgres setup system-packages browser-packages idp-packages \
 	migrate demo lint bench clean
 
 # Development defaults for the local app; `make serve` takes everything from the environment.
@@ -35,6 +35,9 @@ system-packages:
 browser-packages:
 	@bash scripts/browser-packages.sh
 
+idp-packages:
+	@bash scripts/idp/install.sh
+
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
@@ -54,12 +57,12 @@ demo: migrate
 # The whole suite, on SQLite and then on a real PostgreSQL with a real Redis.
 test: test-sqlite test-postgres
 
-test-sqlite: system-packages browser-packages $(DEV_STAMP)
+test-sqlite: system-packages browser-packages idp-packages $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python manage.py makemigrations --check --dry-run --settings=adminsite.settings_test
 	$(BIN)/pytest
 
-test-postgres: system-packages browser-packages $(DEV_STAMP)
+test-postgres: system-packages browser-packages idp-packages $(DEV_STAMP)
 	@set -euo pipefail; \
 	env_lines=$$(bash scripts/services.sh start); \
 	trap 'bash scripts/services.sh stop' EXIT; \

@@ -6,6 +6,8 @@ from django.core.cache import cache
 from tests.factories import shared_idp_keys
 from tests.fixtures.idp import KeyPair, TestIdP
 
+pytest_plugins = ["tests.fixtures.browser"]
+
 
 @pytest.fixture(autouse=True)
 def _clear_cache():

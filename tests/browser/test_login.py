@@ -19,8 +19,8 @@ from pytest_django.live_server_helper import LiveServer
 
 from sso.models import LoginEvent, LoginOutcome, ProfileStatus, SSOProfile, User
 from sso.saml.config import sp_acs_url, sp_entity_id
-from tests.browser.conftest import PASSWORD, Shot
 from tests.factories import ActiveProfileFactory, MembershipFactory, UserFactory, shared_idp_keys
+from tests.fixtures.browser import PASSWORD, Shot
 from tests.fixtures.idp import ResponseSpec, TestIdP, authn_request_from_redirect, encode
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -7,8 +7,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import Shot
 from tests.factories import UserFactory
+from tests.fixtures.browser import Shot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

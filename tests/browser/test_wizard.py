@@ -11,8 +11,8 @@ from pytest_django.live_server_helper import LiveServer
 
 from sso import services
 from sso.models import ProfileStatus, Role, SSOProfile
-from tests.browser.conftest import LogIn, Shot
 from tests.factories import MembershipFactory
+from tests.fixtures.browser import LogIn, Shot
 from tests.fixtures.idp import KeyPair
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs the two third-party IdPs of the end-to-end tests (tests/e2e), when missing:
+# - SimpleSAMLphp from Debian, with the PHP CLI (for its built-in web server) and the xml and
+#   mbstring extensions it needs but does not pull in;
+# - the npm package saml-idp, pinned by scripts/idp/saml-idp/package-lock.json.
+# Quiet when all is well; on failure it shows what apt or npm said.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+packages=(simplesamlphp php-cli php-xml php-mbstring)
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
+        || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "Installing IdP packages: ${missing[*]}"
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    if ! log=$($SUDO apt-get update -qq 2>&1 \
+        && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" 2>&1); then
+        echo "$log" >&2
+        exit 1
+    fi
+fi
+
+# npm keeps a copy of the lock it installed in node_modules/.package-lock.json: reinstall when
+# there is none or the committed lock is newer.
+saml_idp="$here/saml-idp"
+installed_lock="$saml_idp/node_modules/.package-lock.json"
+if [ ! -f "$installed_lock" ] || [ "$saml_idp/package-lock.json" -nt "$installed_lock" ]; then
+    if ! command -v npm >/dev/null 2>&1; then
+        echo "npm is missing: install Node.js (20) and npm" >&2
+        exit 1
+    fi
+    echo "Installing saml-idp (npm ci in scripts/idp/saml-idp)"
+    if ! log=$(cd "$saml_idp" && npm ci --no-audit --no-fund --loglevel=error 2>&1); then
+        echo "$log" >&2
+        exit 1
+    fi
+fi
