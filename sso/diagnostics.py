@@ -150,3 +150,33 @@ def fix_for(event: LoginEvent, profile: SSOProfile) -> str:
         signature_fix=_signature_fix(event.detail),
     )
     return template.format_map(values)
+
+
+DETAIL_LABELS = {
+    "received": "Received",
+    "expected": "Expected",
+    "signed_with": "Signed with the certificate (SHA-256)",
+    "configured": "Certificates this profile trusts (SHA-256)",
+    "problem": "Problem",
+    "algorithm": "Algorithm",
+    "in_response_to": "InResponseTo",
+    "assertion_id": "Assertion ID",
+    "email_domain": "Email domain",
+    "status": "Status",
+    "second_level_status": "Second-level status",
+    "status_message": "Status message",
+    "not_before": "Not before",
+    "not_on_or_after": "Not on or after",
+    "now": "Our time",
+    "clock_difference_seconds": "Clock difference (s)",
+    "seconds_late": "Seconds late",
+    "initiated_by": "Initiated by",
+}
+
+
+def detail_rows(event: LoginEvent) -> list[tuple[str, str]]:
+    """A failed attempt's details as labelled plain text, for the admin's event page."""
+    return [
+        (DETAIL_LABELS.get(key, key.replace("_", " ").capitalize()), _text(value))
+        for key, value in event.detail.items()
+    ]

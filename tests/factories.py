@@ -117,6 +117,9 @@ class TrustedDomainFactory(factory.django.DjangoModelFactory):
 class ActiveProfileFactory(SSOProfileFactory):
     """Active, with the shared test IdP's issuer, SSO URL and certificate, trusting acme.test."""
 
+    class Meta:
+        skip_postgeneration_save = True
+
     idp_issuer = factory.Sequence(lambda n: f"https://idp{n}.acme.test/saml")
     idp_sso_url = "https://idp.acme.test/sso"
     status = ProfileStatus.ACTIVE

@@ -306,3 +306,26 @@ def test_sign_out_after_password_goes_to_login(client):
     response = client.post(reverse("sso:logout"))
     assert response["Location"] == reverse("sso:login")
     assert client.get(reverse("sso:console"))["Location"].startswith(reverse("sso:login"))
+
+
+def test_sso_domain_user_can_choose_password_step_and_policy_applies(client):
+    profile = ActiveProfileFactory()
+    profile.organization.enforce_sso = True
+    profile.organization.save()
+    MembershipFactory(
+        organization=profile.organization,
+        role=Role.OWNER,
+        break_glass=True,
+        user__email="owner@acme.test",
+    )
+    UserFactory(email="grace@acme.test")
+
+    routed = client.post(reverse("sso:login"), {"email": "owner@acme.test", "use_password": "1"})
+    assert routed["Location"] == reverse("sso:login_password")
+    assert password_step(client)["Location"] == reverse("sso:console")
+
+    other = client.__class__()
+    other.post(reverse("sso:login"), {"email": "grace@acme.test", "use_password": "1"})
+    refused = password_step(other)
+    assert refused.status_code == HTTPStatus.FORBIDDEN
+    assert "requires single sign-on" in refused.content.decode()

@@ -54,7 +54,9 @@ class EmailStepView(View):
             )
         email = form.cleaned_data["email"]
         profile = selectors.profile_for_email(email=email)
-        if profile is not None:
+        # "Use a password instead" is how break-glass owners (and, without enforcement,
+        # anyone) reach the password step; the password step applies the policy.
+        if profile is not None and "use_password" not in request.POST:
             return redirect(_sso_login_url(profile, next_path))
         request.session[SESSION_EMAIL_KEY] = email
         return redirect(_with_next(reverse("sso:login_password"), next_path))

@@ -15,7 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 
 from sso import selectors, services
-from sso.diagnostics import fix_for
+from sso.diagnostics import detail_rows, fix_for
 from sso.forms import ActivateForm, EnforcementForm, IdPMetadataImportForm, IdPSettingsForm
 from sso.idp_guides import guide_for
 from sso.models import IdPKind, Organization, ProfileStatus, SSOProfile
@@ -257,6 +257,7 @@ class LoginEventDetailView(WizardMixin, View):
             event=event,
             reason_text=Reason(event.reason).label if event.reason in Reason.values else "",
             fix=fix_for(event, profile),
+            detail_rows=detail_rows(event),
             activate_form=ActivateForm(),
         )
         return render(request, "sso/admin_center/login_event.html", context)
