@@ -36,7 +36,6 @@ TEST_PAGE = re.compile(rf"/admin-center/sso/{SID}/test/$")
 CONSOLE = re.compile(r"/console/$")
 # The attribute that carries the email, as each IdP names it.
 EMAIL_ATTRIBUTE = {"simplesamlphp": "mail", "saml-idp": "email"}
-BUDGET_SECONDS = 20.0
 
 SAMLP = "urn:oasis:names:tc:SAML:2.0:protocol"
 SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
@@ -207,7 +206,6 @@ def test_admin_sets_up_sso_with_a_real_idp_and_people_sign_in(
 
     elapsed = time.monotonic() - started
     print(f"{idp.name}: {elapsed:.1f}s, IdP form at the end user's login: {asked}")
-    assert elapsed < BUDGET_SECONDS, f"{idp.name} took {elapsed:.1f}s"
 
 
 def _password_login(page: Page, email: str) -> None:
