@@ -70,6 +70,10 @@ test-postgres: system-packages browser-packages idp-packages $(DEV_STAMP)
 	echo "PostgreSQL and Redis: $$DATABASE_URL $$CACHE_URL"; \
 	$(BIN)/pytest
 
+# The ACS benchmark (bench/README.md); BENCH_ARGS=--quick for a smoke run.
+bench: system-packages $(DEV_STAMP)
+	$(BIN)/python bench/acs.py $(BENCH_ARGS)
+
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 

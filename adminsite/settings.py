@@ -76,6 +76,9 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # Outstanding AuthnRequests, the assertion replay cache, connection tests and throttling
 # counters live here: with several workers it must be shared (Redis via CACHE_URL).
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://admin-center")}
+if CACHES["default"]["BACKEND"].endswith("LocMemCache"):
+    # The replay cache must not forget an assertion while it is valid: no early eviction.
+    CACHES["default"].setdefault("OPTIONS", {})["MAX_ENTRIES"] = 1_000_000
 
 # SESSIONS: in the database by default; "django.contrib.sessions.backends.cache" keeps them
 # in the shared cache instead.
