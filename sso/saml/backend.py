@@ -17,23 +17,15 @@ from django.conf import settings
 from lxml import etree
 from saml2.sigver import CryptoBackend, SignatureError
 
-DS = "http://www.w3.org/2000/09/xmldsig#"
-SHA1 = {"http://www.w3.org/2000/09/xmldsig#rsa-sha1", "http://www.w3.org/2000/09/xmldsig#sha1"}
-ALLOWED = {
-    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
-    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384",
-    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512",
-    "http://www.w3.org/2001/04/xmlenc#sha256",
-    "http://www.w3.org/2001/04/xmldsig-more#sha384",
-    "http://www.w3.org/2001/04/xmlenc#sha512",
-}
-_PARSER = etree.XMLParser(
-    resolve_entities=False,
-    no_network=True,
-    load_dtd=False,
-    huge_tree=False,
-    remove_blank_text=False,
+from sso.saml.checks import (
+    DIGEST_ALGORITHMS,
+    DS,
+    SAFE_PARSER,
+    SHA1_ALGORITHMS,
+    SIGNATURE_ALGORITHMS,
 )
+
+ALLOWED = SIGNATURE_ALGORITHMS | DIGEST_ALGORITHMS
 
 
 @lru_cache(maxsize=256)
@@ -48,7 +40,7 @@ def _trusted_key(cert_file: str) -> xmlsec.Key:
 
 
 def _allowed_algorithms() -> set[str]:
-    return ALLOWED | SHA1 if settings.SSO_ALLOW_SHA1_SIGNATURES else ALLOWED
+    return ALLOWED | SHA1_ALGORITHMS if settings.SSO_ALLOW_SHA1_SIGNATURES else ALLOWED
 
 
 class InProcessXmlSecBackend(CryptoBackend):
@@ -74,7 +66,7 @@ class InProcessXmlSecBackend(CryptoBackend):
         if cert_type != "pem":
             raise SignatureError("only PEM certificates are trusted")
         data = signedtext.encode() if isinstance(signedtext, str) else signedtext
-        root = etree.fromstring(data, _PARSER)
+        root = etree.fromstring(data, SAFE_PARSER)
         namespace, _, local_name = node_name.rpartition(":")
         matching = [element for element in root.iter() if element.get("ID") == node_id]
         if len(matching) != 1:

@@ -10,6 +10,7 @@ from saml2 import BINDING_HTTP_REDIRECT
 from saml2.metadata import entity_descriptor
 
 from sso.models import SSOProfile
+from sso.saml.checks import SAFE_PARSER
 from sso.saml.config import sp_config_for
 
 MD = "urn:oasis:names:tc:SAML:2.0:metadata"
@@ -36,8 +37,6 @@ MESSAGES = {
     ),
     "metadata_no_certificate": "The metadata holds no signing certificate.",
 }
-
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
 
 def sp_metadata_xml(profile: SSOProfile) -> str:
@@ -74,7 +73,7 @@ def parse_idp_metadata(xml: bytes | str) -> IdPMetadata:
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
         raise _error("metadata_doctype")
     try:
-        root = etree.fromstring(data, _PARSER)
+        root = etree.fromstring(data, SAFE_PARSER)
     except etree.XMLSyntaxError:
         raise _error("metadata_not_xml") from None
     if root.tag == f"{{{MD}}}EntityDescriptor":

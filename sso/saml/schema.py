@@ -16,6 +16,8 @@ import saml2.data.schemas
 from lxml import etree
 from saml2.xml.schema import XMLSchemaError
 
+from sso.saml.checks import SAFE_PARSER
+
 _SCHEMAS = files(saml2.data.schemas)
 _ROOT = """<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
   <xs:import namespace="urn:oasis:names:tc:SAML:2.0:protocol"
@@ -44,16 +46,11 @@ def _validator() -> etree.XMLSchema:
     return etree.XMLSchema(root)
 
 
-_DOCUMENT_PARSER = etree.XMLParser(
-    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False
-)
-
-
 def validate(doc: str | bytes) -> None:
     """pysaml2's `validate(doc)` contract: return when valid, raise XMLSchemaError when not."""
     data = doc.encode() if isinstance(doc, str) else doc
     try:
-        element = etree.fromstring(data, _DOCUMENT_PARSER)
+        element = etree.fromstring(data, SAFE_PARSER)
     except etree.XMLSyntaxError as exc:
         raise XMLSchemaError({"error": str(exc)}) from exc
     validator = _validator()
