@@ -14,7 +14,6 @@ with a signing key generated on the spot. `scripts/idp/install.sh` installs both
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import secrets
@@ -31,11 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, ClassVar, Self
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 from playwright.sync_api import Page
+
+from tests.fixtures.idp import KeyPair
 
 ROOT = Path(__file__).resolve().parents[2]
 INSTALL_HINT = "run scripts/idp/install.sh"
@@ -71,33 +68,8 @@ def free_port() -> int:
 
 
 def write_signing_key_pair(folder: Path, common_name: str) -> tuple[Path, Path]:
-    """A fresh RSA-2048 key (PKCS#1 PEM, mode 0600) and self-signed certificate in `folder`."""
-    folder.mkdir(parents=True, exist_ok=True)
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
-    key_path = folder / "idp-signing.key"
-    cert_path = folder / "idp-signing.crt"
-    key_path.touch(mode=0o600)
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.TraditionalOpenSSL,
-            serialization.NoEncryption(),
-        )
-    )
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    return key_path, cert_path
+    """A fresh IdP signing key (mode 0600) and self-signed certificate in `folder`."""
+    return KeyPair.generate(common_name, days=30).write(folder, "idp-signing")
 
 
 # Loopback only, never through a proxy from the environment.
