@@ -35,6 +35,7 @@ from sso import selectors
 from sso.crypto import fingerprint_of
 from sso.models import SSOProfile
 from sso.reasons import LoginRefused, Reason
+from sso.saml.backend import ReceivedDocument
 from sso.saml.checks import ResponseFacts, check_claims, read_response
 from sso.saml.config import saml_client_for, sp_acs_url, sp_entity_id
 from sso.saml.requests import PendingRequest, pending_request_consume, pending_request_find
@@ -170,11 +171,25 @@ def _certificate_fingerprints(profile: SSOProfile) -> list[str]:
     return [certificate.fingerprint_sha256 for certificate in profile.certificates.all()]
 
 
+def _verifying_certificate(profile: SSOProfile, facts: ResponseFacts) -> str:
+    """pysaml2 does not say which trusted certificate verified; the signature's KeyInfo does,
+    and with a single configured certificate there is no question."""
+    configured = _certificate_fingerprints(profile)
+    if len(configured) == 1:
+        return configured[0]
+    signed_with = {fingerprint_of(body) for body in facts.signing_certificates}
+    return next((fingerprint for fingerprint in configured if fingerprint in signed_with), "")
+
+
 def _verify_signatures(  # noqa: ANN202
-    profile: SSOProfile, saml_response: str, pending: PendingRequest | None, facts: ResponseFacts
+    profile: SSOProfile,
+    saml_response: str,
+    pending: PendingRequest | None,
+    facts: ResponseFacts,
+    received: ReceivedDocument,
 ):
     """pysaml2 verifies both signatures against the profile's certificates, and the rest again."""
-    client = saml_client_for(profile, allow_unsolicited=pending is None)
+    client = saml_client_for(profile, allow_unsolicited=pending is None, received=received)
     outstanding = {pending.request_id: pending.relay_state} if pending else {}
     try:
         verified = client.parse_authn_request_response(
@@ -230,12 +245,14 @@ def verify_response(
     the response claimed (`refusal.claims`) for the login event.
     """
     now = now or dt.datetime.now(dt.UTC)
-    facts, _ = read_response(_decode(saml_response), allow_sha1=settings.SSO_ALLOW_SHA1_SIGNATURES)
+    xml = _decode(saml_response)
+    facts, root = read_response(xml, allow_sha1=settings.SSO_ALLOW_SHA1_SIGNATURES)
     try:
         return _verify(
             profile=profile,
             saml_response=saml_response,
             facts=facts,
+            received=ReceivedDocument(xml, root=root),
             token=token,
             test=test,
             now=now,
@@ -255,6 +272,7 @@ def _verify(
     profile: SSOProfile,
     saml_response: str,
     facts: ResponseFacts,
+    received: ReceivedDocument,
     token: str | None,
     test: PendingRequest | None,
     now: dt.datetime,
@@ -273,7 +291,7 @@ def _verify(
         raise LoginRefused(Reason.REPLAYED_ASSERTION, assertion_id=facts.assertion_id)
     pending = _pending_request(facts, profile, token, test)
 
-    verified = _verify_signatures(profile, saml_response, pending, facts)
+    verified = _verify_signatures(profile, saml_response, pending, facts, received)
     if verified.assertion.id != facts.assertion_id:
         raise LoginRefused(Reason.MALFORMED_RESPONSE, problem="verified another assertion")
     email, name_format = _email_from(verified.name_id)
@@ -285,18 +303,16 @@ def _verify(
     if pending and not pending_request_consume(request_id=pending.request_id):
         raise LoginRefused(Reason.UNKNOWN_IN_RESPONSE_TO, in_response_to=pending.request_id)
 
-    domain_trusted = selectors.trusted_domain_for_email(profile=profile, email=email) is not None
+    trusted_domain = selectors.trusted_domain_for_email(profile=profile, email=email)
+    domain_trusted = trusted_domain is not None
     if not domain_trusted and test is None:
         refusal = LoginRefused(Reason.DOMAIN_NOT_TRUSTED, email_domain=email.rpartition("@")[2])
         refusal.claims["email"] = email
         raise refusal
 
-    # pysaml2 does not say which trusted certificate verified; the signature's KeyInfo does,
-    # and with a single configured certificate there is no question.
-    configured = _certificate_fingerprints(profile)
-    signed_with = [fingerprint_of(body) for body in facts.signing_certificates]
-    matching = [f for f in configured if f in signed_with]
-    verifying = matching[0] if matching else (configured[0] if len(configured) == 1 else "")
+    domain_verified = (trusted_domain is not None and trusted_domain.is_verified) or (
+        selectors.trusted_domain_for_email(profile=profile, email=email, verified=True) is not None
+    )
 
     return VerifiedLogin(
         profile=profile,
@@ -309,11 +325,8 @@ def _verify(
         attributes={key: [str(v) for v in values] for key, values in (verified.ava or {}).items()},
         signature_algorithms=facts.signature_algorithms,
         domain_trusted=domain_trusted,
-        domain_verified=selectors.trusted_domain_for_email(
-            profile=profile, email=email, verified=True
-        )
-        is not None,
-        verifying_certificate=verifying,
+        domain_verified=domain_verified,
+        verifying_certificate=_verifying_certificate(profile, facts),
         clock_difference_seconds=(
             round((facts.issue_instant - now).total_seconds()) if facts.issue_instant else None
         ),

@@ -10,7 +10,8 @@ allowed algorithm, against the one trusted certificate pysaml2 hands over. pysam
 
 from __future__ import annotations
 
-from functools import lru_cache
+from collections import Counter
+from functools import cached_property, lru_cache
 
 import xmlsec
 from django.conf import settings
@@ -29,18 +30,40 @@ ALLOWED = SIGNATURE_ALGORITHMS | DIGEST_ALGORITHMS
 
 
 @lru_cache(maxsize=256)
-def _key_from_pem(pem: bytes) -> xmlsec.Key:
+def key_from_pem(pem: bytes) -> xmlsec.Key:
     return xmlsec.Key.from_memory(pem, xmlsec.constants.KeyDataFormatCertPem)
-
-
-def _trusted_key(cert_file: str) -> xmlsec.Key:
-    """pysaml2 hands each trusted certificate over as a (temporary) file."""
-    with open(cert_file, "rb") as file:
-        return _key_from_pem(file.read())
 
 
 def _allowed_algorithms() -> set[str]:
     return ALLOWED | SHA1_ALGORITHMS if settings.SSO_ALLOW_SHA1_SIGNATURES else ALLOWED
+
+
+class ReceivedDocument:
+    """A received XML document, parsed once with the hardened parser, its IDs indexed."""
+
+    def __init__(self, data: str | bytes, *, root: etree._Element | None = None) -> None:
+        """`root`: the same bytes, already parsed with SAFE_PARSER by the caller."""
+        self.data = data.encode() if isinstance(data, str) else data
+        self.root = etree.fromstring(self.data, SAFE_PARSER) if root is None else root
+
+    def is_same(self, data: str | bytes) -> bool:
+        return self.data == (data.encode() if isinstance(data, str) else data)
+
+    @cached_property
+    def _ids(self) -> tuple[dict[str, etree._Element], Counter[str]]:
+        elements, counts = {}, Counter()
+        for element in self.root.iter():
+            if (element_id := element.get("ID")) is not None:
+                elements[element_id] = element
+                counts[element_id] += 1
+        xmlsec.tree.add_ids(self.root, ["ID"])
+        return elements, counts
+
+    def element_with_id(self, node_id: str) -> etree._Element:
+        elements, counts = self._ids
+        if counts[node_id] != 1:
+            raise SignatureError(f"{counts[node_id]} elements carry the ID being verified")
+        return elements[node_id]
 
 
 class InProcessXmlSecBackend(CryptoBackend):
@@ -59,19 +82,22 @@ class InProcessXmlSecBackend(CryptoBackend):
         node_name: str,
         node_id: str,
     ) -> bool:
-        """True when the signature on the element `node_id` verifies with `cert_file`.
+        """pysaml2's CryptoBackend interface: the trusted certificate comes as a file."""
+        if cert_type != "pem":
+            raise SignatureError("only PEM certificates are trusted")
+        with open(cert_file, "rb") as file:
+            key = key_from_pem(file.read())
+        return self.verify(ReceivedDocument(signedtext), key, node_name, node_id)
+
+    def verify(
+        self, document: ReceivedDocument, key: xmlsec.Key, node_name: str, node_id: str
+    ) -> bool:
+        """True when the signature on the element `node_id` verifies with `key`.
 
         Raises SignatureError for a document that breaks the rules above, whatever the key.
         """
-        if cert_type != "pem":
-            raise SignatureError("only PEM certificates are trusted")
-        data = signedtext.encode() if isinstance(signedtext, str) else signedtext
-        root = etree.fromstring(data, SAFE_PARSER)
+        element = document.element_with_id(node_id)
         namespace, _, local_name = node_name.rpartition(":")
-        matching = [element for element in root.iter() if element.get("ID") == node_id]
-        if len(matching) != 1:
-            raise SignatureError(f"{len(matching)} elements carry the ID being verified")
-        element = matching[0]
         if element.tag != f"{{{namespace}}}{local_name}":
             raise SignatureError("the ID names another kind of element")
         signatures = [child for child in element if child.tag == f"{{{DS}}}Signature"]
@@ -87,9 +113,8 @@ class InProcessXmlSecBackend(CryptoBackend):
         if not algorithms or not algorithms <= _allowed_algorithms():
             raise SignatureError("signature algorithm not allowed")
 
-        xmlsec.tree.add_ids(root, ["ID"])
         context = xmlsec.SignatureContext()
-        context.key = _trusted_key(cert_file)
+        context.key = key
         try:
             context.verify(signature)
         except xmlsec.Error:

@@ -9,6 +9,7 @@ reason a response was refused, which pysaml2's exceptions do not give.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -43,6 +44,10 @@ DIGEST_ALGORITHMS = {
     "http://www.w3.org/2001/04/xmldsig-more#sha384",
     "http://www.w3.org/2001/04/xmlenc#sha512",
 }
+
+# The elements read_response counts in one pass, and every ID attribute value in the document.
+_COUNTED = (f"{{{SAML}}}Assertion", f"{{{SAML}}}EncryptedAssertion", f"{{{DS}}}Signature")
+_ID_VALUES = etree.XPath("//@ID", smart_strings=False)
 
 # No DTDs, entities or network: untrusted XML is parsed with this parser only.
 SAFE_PARSER = etree.XMLParser(
@@ -151,7 +156,10 @@ def _check_signature_shape(
 
 
 def read_response(xml: bytes, *, allow_sha1: bool) -> tuple[ResponseFacts, etree._Element]:
-    """Parse and check the shape of a Response; refuse anything but one signed assertion."""
+    """Parse and check the shape of a Response; refuse anything but one signed assertion.
+
+    Returns what it claims and the parsed document (its root element).
+    """
     if len(xml) > MAX_RESPONSE_BYTES:
         raise _malformed("response too large")
     if b"<!DOCTYPE" in xml or b"<!ENTITY" in xml:
@@ -178,20 +186,19 @@ def read_response(xml: bytes, *, allow_sha1: bool) -> tuple[ResponseFacts, etree
             status_message=_text(message)[:500],
         )
 
-    if root.find(f".//{{{SAML}}}EncryptedAssertion") is not None:
+    kinds = Counter(element.tag for element in root.iter(*_COUNTED))
+    if kinds[f"{{{SAML}}}EncryptedAssertion"]:
         raise LoginRefused(Reason.ENCRYPTED_ASSERTION_UNSUPPORTED)
-    assertions = list(root.iter(f"{{{SAML}}}Assertion"))
-    if len(assertions) != 1:
-        raise _malformed(f"expected one assertion, found {len(assertions)}")
-    assertion = assertions[0]
-    if assertion.getparent() is not root:
+    if kinds[f"{{{SAML}}}Assertion"] != 1:
+        raise _malformed(f"expected one assertion, found {kinds[f'{{{SAML}}}Assertion']}")
+    assertion = root.find(f"{{{SAML}}}Assertion")
+    if assertion is None:
         raise _malformed("assertion is not a child of the Response")
-
-    ids = [element.get("ID") for element in root.iter() if element.get("ID") is not None]
+    if kinds[f"{{{DS}}}Signature"] > 2:
+        raise _malformed("unexpected extra signatures")
+    ids = _ID_VALUES(root)
     if len(ids) != len(set(ids)):
         raise _malformed("duplicate ID attributes")
-    if sum(1 for _ in root.iter(f"{{{DS}}}Signature")) > 2:
-        raise _malformed("unexpected extra signatures")
 
     response_signature = _only_signature(root, Reason.RESPONSE_UNSIGNED)
     assertion_signature = _only_signature(assertion, Reason.ASSERTION_UNSIGNED)
@@ -245,7 +252,7 @@ def read_response(xml: bytes, *, allow_sha1: bool) -> tuple[ResponseFacts, etree
     )
     if not facts.assertion_id:
         raise _malformed("assertion has no ID")
-    return facts, assertion
+    return facts, root
 
 
 def check_claims(

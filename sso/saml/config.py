@@ -6,18 +6,15 @@ ACS URL, key pair and single trusted IdP, so the config is always built per prof
 
 from __future__ import annotations
 
-import hashlib
-import tempfile
 import threading
 from collections import OrderedDict
-from pathlib import Path
+from functools import lru_cache
 from xml.sax.saxutils import escape, quoteattr
 
 from cryptography.hazmat.primitives import hashes
 from django.conf import settings
 from django.http import Http404, HttpRequest
 from django.urls import reverse
-from djangosaml2.overrides import Saml2Client
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
 from saml2.config import SPConfig
 from saml2.saml import NAMEID_FORMAT_EMAILADDRESS
@@ -26,30 +23,25 @@ from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
 from sso.crypto import certificate_body, decrypt_private_key
 from sso.models import SSOProfile
-from sso.saml.backend import InProcessXmlSecBackend
+from sso.saml.backend import ReceivedDocument
+from sso.saml.client import ProfileSaml2Client
+
+
+@lru_cache(maxsize=4096)
+def _public_url(base_url: str, view: str, sid: str) -> str:
+    return base_url + reverse(view, args=[sid])
 
 
 def sp_entity_id(profile: SSOProfile) -> str:
-    return settings.SSO_PUBLIC_BASE_URL + reverse("sso:saml2_metadata", args=[profile.sid])
+    return _public_url(settings.SSO_PUBLIC_BASE_URL, "sso:saml2_metadata", profile.sid)
 
 
 def sp_acs_url(profile: SSOProfile) -> str:
-    return settings.SSO_PUBLIC_BASE_URL + reverse("sso:saml2_acs", args=[profile.sid])
+    return _public_url(settings.SSO_PUBLIC_BASE_URL, "sso:saml2_acs", profile.sid)
 
 
 def _xmlsec_binary() -> str:
     return settings.SSO_XMLSEC_BINARY or get_xmlsec_binary(["/usr/bin", "/usr/local/bin"])
-
-
-def _public_certificate_file(profile: SSOProfile) -> str:
-    """pysaml2 reads the SP certificate from a file; it is public, the key never touches disk."""
-    digest = hashlib.sha256(profile.sp_certificate_pem.encode()).hexdigest()[:16]
-    folder = Path(tempfile.gettempdir()) / "admin-center-sp-certificates"
-    folder.mkdir(mode=0o700, exist_ok=True)
-    path = folder / f"{profile.sid}-{digest}.pem"
-    if not path.exists():
-        path.write_text(profile.sp_certificate_pem)
-    return str(path)
 
 
 def idp_metadata_xml(profile: SSOProfile) -> str:
@@ -111,12 +103,21 @@ def sp_config_for(profile: SSOProfile, *, allow_unsolicited: bool = False) -> SP
     return config
 
 
-def saml_client_for(profile: SSOProfile, *, allow_unsolicited: bool = False) -> Saml2Client:
-    """A pysaml2 client for this profile, verifying signatures with the configured backend."""
-    client = Saml2Client(sp_config_for(profile, allow_unsolicited=allow_unsolicited))
-    if settings.SSO_SIGNATURE_BACKEND == "inprocess":
-        client.sec.crypto = InProcessXmlSecBackend()
-    return client
+def saml_client_for(
+    profile: SSOProfile,
+    *,
+    allow_unsolicited: bool = False,
+    received: ReceivedDocument | None = None,
+) -> ProfileSaml2Client:
+    """A pysaml2 client for this profile, verifying signatures with the configured backend.
+
+    `received`: the response it will verify, already parsed (the in-process backend reuses it).
+    """
+    return ProfileSaml2Client(
+        sp_config_for(profile, allow_unsolicited=allow_unsolicited),
+        in_process=settings.SSO_SIGNATURE_BACKEND == "inprocess",
+        received=received,
+    )
 
 
 def _build_sp_config(profile: SSOProfile, *, allow_unsolicited: bool) -> SPConfig:
@@ -137,7 +138,6 @@ def _build_sp_config(profile: SSOProfile, *, allow_unsolicited: bool) -> SPConfi
         "entityid": sp_entity_id(profile),
         "crypto_backend": "xmlsec1",
         "xmlsec_binary": _xmlsec_binary(),
-        "cert_file": _public_certificate_file(profile),
         "service": {"sp": service},
         "accepted_time_diff": settings.SSO_CLOCK_SKEW_SECONDS,
         "delete_tmpfiles": True,

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from lxml import etree
 from saml2 import BINDING_HTTP_REDIRECT
-from saml2.metadata import entity_descriptor
+from saml2.metadata import do_key_descriptor, entity_descriptor
 
+from sso.crypto import certificate_body
 from sso.models import SSOProfile
 from sso.saml.checks import SAFE_PARSER
 from sso.saml.config import sp_config_for
@@ -41,7 +42,13 @@ MESSAGES = {
 
 def sp_metadata_xml(profile: SSOProfile) -> str:
     """This profile's SP metadata: Entity ID, one HTTP-POST ACS, emailAddress, signing cert."""
-    descriptor = entity_descriptor(sp_config_for(profile))
+    config = sp_config_for(profile)
+    descriptor = entity_descriptor(config)
+    # The SP certificate is not in the verifying config (pysaml2 would read it from a file
+    # for every client it builds); the metadata is where it belongs.
+    descriptor.spsso_descriptor.key_descriptor = do_key_descriptor(
+        cert=[certificate_body(profile.sp_certificate_pem)], use=config.metadata_key_usage
+    )
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + descriptor.to_string().decode()
 
 

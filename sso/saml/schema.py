@@ -53,6 +53,11 @@ def validate(doc: str | bytes) -> None:
         element = etree.fromstring(data, SAFE_PARSER)
     except etree.XMLSyntaxError as exc:
         raise XMLSchemaError({"error": str(exc)}) from exc
+    validate_element(element)
+
+
+def validate_element(element: etree._Element) -> None:
+    """Validate an already parsed document (or subtree) the same way."""
     validator = _validator()
     if not validator.validate(element):
         raise XMLSchemaError({"error": str(validator.error_log.last_error)})
