@@ -70,6 +70,10 @@ FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 # ------------------------------------------------------------------------------
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# Each worker keeps its connection between requests (a new PostgreSQL connection per login
+# costs more than the login), checked before reuse; 0 closes it after every request.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=300)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 # CACHES
 # ------------------------------------------------------------------------------
@@ -82,7 +86,7 @@ if CACHES["default"]["BACKEND"].endswith("LocMemCache"):
 
 # SESSIONS: in the database by default; "django.contrib.sessions.backends.cache" keeps them
 # in the shared cache instead.
-SESSION_ENGINE = env.str("DJANGO_SESSION_ENGINE", default="django.contrib.sessions.backends.db")
+SESSION_ENGINE = env.str("DJANGO_SESSION_ENGINE", default="sso.session_store")
 
 # AUTH
 # ------------------------------------------------------------------------------

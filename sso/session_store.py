@@ -1,0 +1,35 @@
+"""Database sessions that cost one INSERT at sign-in, not an existence check, INSERT and UPDATE.
+
+Django's `login()` cycles the session key to stop session fixation; for a browser without a
+stored session, `cycle_key()` creates a row at once and the response saves it again. Here a
+new session gets its (fresh, random) key when the response saves it, and a key collision is
+caught by the primary key, as Django's `create()` already handles, instead of being looked up
+first. A browser that has a stored session still gets a new key, as with Django's store.
+"""
+
+from __future__ import annotations
+
+from django.contrib.sessions.backends.base import VALID_KEY_CHARS
+from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
+from django.utils.crypto import get_random_string
+
+
+class SessionStore(DatabaseSessionStore):
+    def cycle_key(self) -> None:
+        if self.session_key is None:
+            self.modified = True  # saved, under a new key, with the response
+            return
+        super().cycle_key()
+
+    async def acycle_key(self) -> None:
+        if self.session_key is None:
+            self.modified = True
+            return
+        await super().acycle_key()
+
+    def _get_new_session_key(self) -> str:
+        # 32 characters of 36: a collision is refused by the primary key and create() retries.
+        return get_random_string(32, VALID_KEY_CHARS)
+
+    async def _aget_new_session_key(self) -> str:
+        return self._get_new_session_key()

@@ -1,0 +1,78 @@
+"""The session store: one INSERT at sign-in, a new key whenever a stored session signs in."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.sessions.models import Session
+from django.db import connection
+from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
+
+from sso import session_store
+from sso.session_store import SessionStore
+
+pytestmark = pytest.mark.django_db
+
+
+def test_fresh_session_is_written_once_under_a_new_key():
+    session = SessionStore()
+    session.cycle_key()  # what login() does
+    session["_auth_user_id"] = "1"
+    assert session.session_key is None
+
+    with CaptureQueriesContext(connection) as captured:
+        session.save()  # what the response does
+
+    statements = [query["sql"].split()[0] for query in captured.captured_queries]
+    assert statements.count("INSERT") == 1
+    assert not {"SELECT", "UPDATE"} & set(statements)
+    stored = SessionStore(session.session_key)
+    assert stored["_auth_user_id"] == "1"
+
+
+def test_stored_session_gets_a_new_key_at_sign_in():
+    """Session fixation: a key the browser held before signing in is never the signed-in one."""
+    anonymous = SessionStore()
+    anonymous["next"] = "/console/"
+    anonymous.save()
+    planted = anonymous.session_key
+
+    session = SessionStore(planted)
+    session.cycle_key()
+    session["_auth_user_id"] = "1"
+    session.save()
+
+    assert session.session_key != planted
+    assert not Session.objects.filter(session_key=planted).exists()
+    assert SessionStore(session.session_key)["next"] == "/console/"
+
+
+def test_key_collision_is_retried(monkeypatch):
+    taken = SessionStore()
+    taken["x"] = 1
+    taken.save()
+    keys = iter([taken.session_key, "k" * 32])
+    monkeypatch.setattr(session_store, "get_random_string", lambda length, chars: next(keys))
+
+    session = SessionStore()
+    session["_auth_user_id"] = "1"
+    session.save()
+
+    assert session.session_key == "k" * 32
+    assert SessionStore(taken.session_key)["x"] == 1
+
+
+def test_login_through_the_middleware_leaves_one_row(rf: RequestFactory, django_user_model):
+    from django.contrib.auth import login
+    from django.contrib.sessions.middleware import SessionMiddleware
+    from django.http import HttpResponse
+
+    user = django_user_model.objects.create_user(email="ann@example.test", password="x" * 12)
+    request = rf.get("/")
+    middleware = SessionMiddleware(lambda request: HttpResponse())
+    middleware.process_request(request)
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    response = middleware.process_response(request, HttpResponse())
+
+    key = response.cookies["sessionid"].value
+    assert list(Session.objects.values_list("session_key", flat=True)) == [key]
