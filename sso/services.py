@@ -459,9 +459,9 @@ def _sso_user_for_login(
     first_name: str,
     last_name: str,
 ) -> User:
-    user = selectors.user_get_by_email(email=email)
-    membership = user and selectors.membership_get(user=user, organization=organization)
-    if membership is None and not selectors.trusted_domain_for_email(
+    user = selectors.user_get_by_email_with_membership(email=email, organization=organization)
+    is_member = user is not None and user.is_member
+    if not is_member and not selectors.trusted_domain_for_email(
         profile=profile, email=email, verified=True
     ):
         # Until its owner proves the domain, it neither creates nor links accounts.
@@ -478,7 +478,7 @@ def _sso_user_for_login(
         return user
     if not user.is_active:
         raise LoginRefused(Reason.USER_INACTIVE)
-    if membership is None:
+    if not is_member:
         if not profile.jit_provisioning:
             raise LoginRefused(Reason.USER_NOT_PROVISIONED)
         membership_create(user=user, organization=organization, role=profile.jit_role)

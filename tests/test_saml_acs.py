@@ -182,7 +182,7 @@ def test_acs_email_lookup_is_case_insensitive(client, profile, idp, spec):
     assert last_event().user == user
 
 
-@pytest.mark.parametrize(("existing_member", "queries"), [(False, 19), (True, 13)])
+@pytest.mark.parametrize(("existing_member", "queries"), [(False, 19), (True, 12)])
 def test_acs_successful_login_has_fixed_query_count(
     client, profile, idp, spec, django_assert_num_queries, existing_member, queries
 ):

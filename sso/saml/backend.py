@@ -14,6 +14,8 @@ from collections import Counter
 from functools import cached_property, lru_cache
 
 import xmlsec
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.conf import settings
 from lxml import etree
 from saml2.sigver import CryptoBackend, SignatureError
@@ -27,11 +29,19 @@ from sso.saml.checks import (
 )
 
 ALLOWED = SIGNATURE_ALGORITHMS | DIGEST_ALGORITHMS
+_ELEMENTS_WITH_ID = etree.XPath("//*[@ID]")
 
 
 @lru_cache(maxsize=256)
 def key_from_pem(pem: bytes) -> xmlsec.Key:
-    return xmlsec.Key.from_memory(pem, xmlsec.constants.KeyDataFormatCertPem)
+    """The public key of a trusted PEM certificate, as `xmlsec1 --pubkey-cert-pem` uses it.
+
+    Loaded as a bare public key: xmlsec copies a key into every signature context, and a key
+    carrying its X.509 certificate costs more to copy than the RSA verification itself.
+    """
+    public_key = x509.load_pem_x509_certificate(pem).public_key()
+    der = public_key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    return xmlsec.Key.from_memory(der, xmlsec.constants.KeyDataFormatDer)
 
 
 def _allowed_algorithms() -> set[str]:
@@ -52,10 +62,9 @@ class ReceivedDocument:
     @cached_property
     def _ids(self) -> tuple[dict[str, etree._Element], Counter[str]]:
         elements, counts = {}, Counter()
-        for element in self.root.iter():
-            if (element_id := element.get("ID")) is not None:
-                elements[element_id] = element
-                counts[element_id] += 1
+        for element in _ELEMENTS_WITH_ID(self.root):
+            elements[element.get("ID")] = element
+            counts[element.get("ID")] += 1
         xmlsec.tree.add_ids(self.root, ["ID"])
         return elements, counts
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cache
 
 from lxml import etree
 
@@ -87,6 +88,15 @@ class ResponseFacts:
         return max(self.not_on_or_after, default=None)
 
 
+@cache
+def _clark(path: str) -> str:
+    """`samlp:Status/samlp:StatusCode` in Clark notation: lxml finds it without a prefix map."""
+    return "/".join(
+        f"{{{NS[prefix]}}}{name}"
+        for prefix, _, name in (step.partition(":") for step in path.split("/"))
+    )
+
+
 def _malformed(problem: str) -> LoginRefused:
     return LoginRefused(Reason.MALFORMED_RESPONSE, problem=problem)
 
@@ -132,14 +142,14 @@ def _only_signature(parent: etree._Element, missing: Reason) -> etree._Element:
 def _check_signature_shape(
     signature: etree._Element, signed: etree._Element, *, allow_sha1: bool
 ) -> list[str]:
-    references = signature.findall("ds:SignedInfo/ds:Reference", NS)
+    references = signature.findall(_clark("ds:SignedInfo/ds:Reference"))
     if len(references) != 1:
         raise LoginRefused(Reason.SIGNATURE_INVALID, problem="signature must have one reference")
     element_id = signed.get("ID")
     if not element_id or references[0].get("URI") != f"#{element_id}":
         raise LoginRefused(Reason.SIGNATURE_INVALID, problem="signature references another element")
-    method = signature.find("ds:SignedInfo/ds:SignatureMethod", NS)
-    digest = references[0].find("ds:DigestMethod", NS)
+    method = signature.find(_clark("ds:SignedInfo/ds:SignatureMethod"))
+    digest = references[0].find(_clark("ds:DigestMethod"))
     algorithms = [
         method.get("Algorithm", "") if method is not None else "",
         digest.get("Algorithm", "") if digest is not None else "",
@@ -173,12 +183,12 @@ def read_response(xml: bytes, *, allow_sha1: bool) -> tuple[ResponseFacts, etree
     if root.tag != f"{{{SAMLP}}}Response":
         raise _malformed("not a SAML Response")
 
-    status = root.find("samlp:Status/samlp:StatusCode", NS)
+    status = root.find(_clark("samlp:Status/samlp:StatusCode"))
     if status is None:
         raise _malformed("no Status")
     if status.get("Value") != STATUS_SUCCESS:
-        second = status.find("samlp:StatusCode", NS)
-        message = root.find("samlp:Status/samlp:StatusMessage", NS)
+        second = status.find(_clark("samlp:StatusCode"))
+        message = root.find(_clark("samlp:Status/samlp:StatusMessage"))
         raise LoginRefused(
             Reason.IDP_STATUS_ERROR,
             status=status.get("Value", ""),
@@ -206,10 +216,10 @@ def read_response(xml: bytes, *, allow_sha1: bool) -> tuple[ResponseFacts, etree
     algorithms = _check_signature_shape(response_signature, root, **allow)
     algorithms += _check_signature_shape(assertion_signature, assertion, **allow)
 
-    conditions = assertion.find("saml:Conditions", NS)
+    conditions = assertion.find(_clark("saml:Conditions"))
     confirmations = [
-        confirmation.find("saml:SubjectConfirmationData", NS)
-        for confirmation in assertion.findall("saml:Subject/saml:SubjectConfirmation", NS)
+        confirmation.find(_clark("saml:SubjectConfirmationData"))
+        for confirmation in assertion.findall(_clark("saml:Subject/saml:SubjectConfirmation"))
         if confirmation.get("Method") == BEARER
     ]
     confirmations = [data for data in confirmations if data is not None]
@@ -217,15 +227,17 @@ def read_response(xml: bytes, *, allow_sha1: bool) -> tuple[ResponseFacts, etree
 
     facts = ResponseFacts(
         response_id=root.get("ID", ""),
-        response_issuer=_text(root.find("saml:Issuer", NS)).strip(),
+        response_issuer=_text(root.find(_clark("saml:Issuer"))).strip(),
         assertion_id=assertion.get("ID", ""),
-        assertion_issuer=_text(assertion.find("saml:Issuer", NS)).strip(),
+        assertion_issuer=_text(assertion.find(_clark("saml:Issuer"))).strip(),
         destination=root.get("Destination", ""),
         in_response_to=root.get("InResponseTo", ""),
         audiences=[
-            [_text(audience).strip() for audience in restriction.findall("saml:Audience", NS)]
+            [_text(audience).strip() for audience in restriction.findall(_clark("saml:Audience"))]
             for restriction in (
-                conditions.findall("saml:AudienceRestriction", NS) if conditions is not None else []
+                conditions.findall(_clark("saml:AudienceRestriction"))
+                if conditions is not None
+                else []
             )
         ],
         recipients=[data.get("Recipient", "") for data in confirmations],
