@@ -88,8 +88,9 @@ class Options:
     keep: bool
 
     def reps_for(self, size: int) -> int:
-        """Timed repetitions: all of them up to 100 attributes, fewer above, never below 20."""
-        return min(self.reps, max(20, self.reps * 100 // size))
+        """Timed repetitions: all of them up to 100 attributes, fewer above, never below 100
+        (a median of fewer swings with the machine's noise)."""
+        return min(self.reps, max(100, self.reps * 100 // size))
 
     def slow_reps_for(self, size: int) -> int:
         """For pysaml2 with the xmlsec1 program, tens of milliseconds a call: a quarter."""

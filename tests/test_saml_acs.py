@@ -182,7 +182,7 @@ def test_acs_email_lookup_is_case_insensitive(client, profile, idp, spec):
     assert last_event().user == user
 
 
-@pytest.mark.parametrize(("existing_member", "queries"), [(False, 19), (True, 12)])
+@pytest.mark.parametrize(("existing_member", "queries"), [(False, 21), (True, 14)])
 def test_acs_successful_login_has_fixed_query_count(
     client, profile, idp, spec, django_assert_num_queries, existing_member, queries
 ):
@@ -449,6 +449,41 @@ def test_acs_deactivated_user_refused(client, profile, idp, spec):
     request_id = start_login(client, profile)
     xml = idp.signxml_response(spec.replace(in_response_to=request_id))
     assert_refused(post_response(client, profile, xml), "user_inactive")
+
+
+@pytest.mark.parametrize("failing_step", ["login event", "session"])
+def test_acs_sign_in_failing_half_way_signs_nobody_in(
+    client, profile, idp, spec, monkeypatch, failing_step
+):
+    """The account, its sign-in and the login event are one transaction, and a session is
+    only kept when it commits: a failure anywhere leaves no session, no success event and
+    no account created just in time."""
+    from django.contrib import auth
+
+    from sso import services
+
+    def fail_after(function):
+        def failing(*args, **kwargs):
+            result = function(*args, **kwargs)
+            if kwargs.get("outcome", LoginOutcome.SUCCESS) == LoginOutcome.SUCCESS:
+                raise RuntimeError("the database went away")
+            return result
+
+        return failing
+
+    if failing_step == "login event":
+        monkeypatch.setattr(services, "login_event_record", fail_after(services.login_event_record))
+    else:
+        monkeypatch.setattr(auth, "login", fail_after(auth.login))
+    request_id = start_login(client, profile)
+    xml = idp.signxml_response(spec.replace(in_response_to=request_id))
+
+    response = post_response(client, profile, xml)
+
+    assert_refused(response, "internal_error")
+    assert not LoginEvent.objects.filter(outcome=LoginOutcome.SUCCESS).exists()
+    assert not User.objects.filter(email="grace@acme.test").exists()
+    assert "_auth_user_id" not in client.session
 
 
 # Attacks ---------------------------------------------------------------------------------------

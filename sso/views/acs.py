@@ -6,6 +6,7 @@ import logging
 
 from django.conf import settings
 from django.contrib import auth
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -78,29 +79,18 @@ class AssertionConsumerServiceView(Saml2AssertionConsumerServiceView):
         if test is not None:
             return self._connection_test(request, profile, test, token)
         try:
-            login, user = self._authenticate(request, profile)
+            login = self._verify(request, profile)
+            # The account, its sign-in and the login event: one write transaction.
+            with transaction.atomic():
+                self._sign_in(request, login)
         except LoginRefused as refusal:
             return refusal_response(request, profile=profile, refusal=refusal)
         except Exception:
             logger.exception("Unexpected error in the ACS of profile %s", sid)
+            request.session.flush()  # a sign-in that failed half way signs nobody in
             return refusal_response(
                 request, profile=profile, refusal=LoginRefused(Reason.INTERNAL_ERROR)
             )
-
-        auth.login(request, user)
-        request.session[SESSION_PROFILE_KEY] = profile.sid
-        services.login_event_record(
-            profile=profile,
-            outcome=LoginOutcome.SUCCESS,
-            reason=Reason.OK,
-            user=user,
-            email=login.email,
-            idp_issuer=login.issuer,
-            assertion_id=login.assertion_id,
-            in_response_to=login.in_response_to,
-            client_ip=_client_ip(request),
-            detail={"initiated_by": "sp" if login.pending else "idp"},
-        )
         return HttpResponseRedirect(self._redirect_target(request, login))
 
     def _connection_test(
@@ -133,16 +123,18 @@ class AssertionConsumerServiceView(Saml2AssertionConsumerServiceView):
             reverse("sso:profile_login_event", args=[profile.sid, event.pk])
         )
 
-    def _authenticate(
-        self, request: HttpRequest, profile: SSOProfile
-    ) -> tuple[VerifiedLogin, User]:
+    @staticmethod
+    def _verify(request: HttpRequest, profile: SSOProfile) -> VerifiedLogin:
         if not profile.is_active:
             raise LoginRefused(Reason.PROFILE_INACTIVE)
-        login = verify_response(
+        return verify_response(
             profile=profile,
             saml_response=request.POST.get("SAMLResponse", ""),
             token=request.COOKIES.get(settings.SSO_REQUEST_COOKIE_NAME),
         )
+
+    @staticmethod
+    def _sign_in(request: HttpRequest, login: VerifiedLogin) -> User:
         try:
             user = auth.authenticate(request, sso_login=login)
             if user is None:
@@ -150,7 +142,21 @@ class AssertionConsumerServiceView(Saml2AssertionConsumerServiceView):
         except LoginRefused as refusal:
             refusal.claims = login.claims
             raise
-        return login, user
+        services.login_event_record(
+            profile=login.profile,
+            outcome=LoginOutcome.SUCCESS,
+            reason=Reason.OK,
+            user=user,
+            email=login.email,
+            idp_issuer=login.issuer,
+            assertion_id=login.assertion_id,
+            in_response_to=login.in_response_to,
+            client_ip=_client_ip(request),
+            detail={"initiated_by": "sp" if login.pending else "idp"},
+        )
+        auth.login(request, user)
+        request.session[SESSION_PROFILE_KEY] = login.profile.sid
+        return user
 
     @staticmethod
     def _redirect_target(request: HttpRequest, login: VerifiedLogin) -> str:
