@@ -68,6 +68,7 @@ CLIENT_THREADS = 4
 GUNICORN_WORKERS = 2
 TARGET_RATIO = 10.0
 TARGET_RATIO_SIZES = (5, 500)
+TARGET_LOAD_SIZE = 5  # the login rate and latency targets are for 5-attribute responses
 TARGET_LOGINS_PER_SECOND = 300.0
 TARGET_P99_MS = 50.0
 TARGET_RSS_GROWTH_MB = 20.0
@@ -743,26 +744,26 @@ class Bench:
         p50, p99 = result.latency_ms(0.50), result.latency_ms(0.99)
         per_login_ms = 1000 / result.per_second if result.per_second else float("inf")
         failed = f", {result.failed} failed" if result.failed else ""
-        return [
-            Row(
-                size,
-                "5",
-                f"gunicorn {GUNICORN_WORKERS} workers, {self.options.clients} clients: logins/s",
-                f"{result.per_second:.0f}/s ({result.ok} in {result.elapsed:.1f} s{failed})",
-                _ratio(per_login_ms, floor_ms),
-                f">= {TARGET_LOGINS_PER_SECOND:g}/s",
-                _mark(result.per_second >= TARGET_LOGINS_PER_SECOND and not result.failed),
-            ),
-            Row(
-                size,
-                "5",
-                "gunicorn: latency p50 / p99",
-                f"{p50:.1f} / {p99:.1f} ms",
-                f"{p50 / floor_ms:.0f}x / {p99 / floor_ms:.0f}x",
-                f"p99 < {TARGET_P99_MS:g} ms",
-                _mark(p99 < TARGET_P99_MS),
-            ),
-        ]
+        rate = Row(
+            size,
+            "5",
+            f"gunicorn {GUNICORN_WORKERS} workers, {self.options.clients} clients: logins/s",
+            f"{result.per_second:.0f}/s ({result.ok} in {result.elapsed:.1f} s{failed})",
+            _ratio(per_login_ms, floor_ms),
+        )
+        latency = Row(
+            size,
+            "5",
+            "gunicorn: latency p50 / p99",
+            f"{p50:.1f} / {p99:.1f} ms",
+            f"{p50 / floor_ms:.0f}x / {p99 / floor_ms:.0f}x",
+        )
+        if size == TARGET_LOAD_SIZE:
+            rate.target = f">= {TARGET_LOGINS_PER_SECOND:g}/s"
+            rate.met = _mark(result.per_second >= TARGET_LOGINS_PER_SECOND and not result.failed)
+            latency.target = f"p99 < {TARGET_P99_MS:g} ms"
+            latency.met = _mark(p99 < TARGET_P99_MS)
+        return [rate, latency]
 
     # Row 6 ------------------------------------------------------------------------------------
 

@@ -2,9 +2,11 @@
 
 Django's `login()` cycles the session key to stop session fixation; for a browser without a
 stored session, `cycle_key()` creates a row at once and the response saves it again. Here a
-new session gets its (fresh, random) key when the response saves it, and a key collision is
-caught by the primary key, as Django's `create()` already handles, instead of being looked up
-first. A browser that has a stored session still gets a new key, as with Django's store.
+new session gets its (fresh, random) key when it is first saved, a key collision is caught by
+the primary key (as Django's `create()` already handles) instead of being looked up first,
+and saving a session whose data is what was last written is a no-op, so a view may save it
+inside its own transaction without the response writing it a second time. A browser that has
+a stored session still gets a new key at sign-in, as with Django's store.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from django.utils.crypto import get_random_string
 
 
 class SessionStore(DatabaseSessionStore):
+    _written: bytes | None = None
+
     def cycle_key(self) -> None:
         if self.session_key is None:
-            self.modified = True  # saved, under a new key, with the response
+            self.modified = True  # saved, under a new key, when it is first saved
             return
         super().cycle_key()
 
@@ -26,6 +30,13 @@ class SessionStore(DatabaseSessionStore):
             self.modified = True
             return
         await super().acycle_key()
+
+    def save(self, must_create: bool = False) -> None:
+        serialized = self.serializer().dumps(self._get_session(no_load=must_create))
+        if not must_create and self.session_key is not None and serialized == self._written:
+            return
+        super().save(must_create=must_create)
+        self._written = serialized
 
     def _get_new_session_key(self) -> str:
         # 32 characters of 36: a collision is refused by the primary key and create() retries.

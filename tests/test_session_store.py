@@ -30,6 +30,25 @@ def test_fresh_session_is_written_once_under_a_new_key():
     assert stored["_auth_user_id"] == "1"
 
 
+def test_saving_unchanged_data_again_writes_nothing():
+    session = SessionStore()
+    session["_auth_user_id"] = "1"
+    session.save()
+
+    with CaptureQueriesContext(connection) as unchanged:
+        session.save()  # what the response does after the view saved it
+    session["cart"] = ["book"]
+    with CaptureQueriesContext(connection) as changed:
+        session.save()
+    session["cart"].append("pen")  # changed in place, as Django allows with modified = True
+    session.modified = True
+    session.save()
+
+    assert unchanged.captured_queries == []
+    assert [q["sql"].split()[0] for q in changed.captured_queries].count("UPDATE") == 1
+    assert SessionStore(session.session_key)["cart"] == ["book", "pen"]
+
+
 def test_stored_session_gets_a_new_key_at_sign_in():
     """Session fixation: a key the browser held before signing in is never the signed-in one."""
     anonymous = SessionStore()

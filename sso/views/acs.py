@@ -80,7 +80,7 @@ class AssertionConsumerServiceView(Saml2AssertionConsumerServiceView):
             return self._connection_test(request, profile, test, token)
         try:
             login = self._verify(request, profile)
-            # The account, its sign-in and the login event: one write transaction.
+            # The account, its sign-in, the login event and the session: one transaction.
             with transaction.atomic():
                 self._sign_in(request, login)
         except LoginRefused as refusal:
@@ -156,6 +156,7 @@ class AssertionConsumerServiceView(Saml2AssertionConsumerServiceView):
         )
         auth.login(request, user)
         request.session[SESSION_PROFILE_KEY] = login.profile.sid
+        request.session.save()  # in this transaction; the response does not write it again
         return user
 
     @staticmethod
