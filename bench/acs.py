@@ -158,7 +158,7 @@ def _xmlsec1_program() -> str:
     return out.stdout.strip()
 
 
-def machine_lines() -> list[str]:
+def machine_lines(shared_cache_url: str | None) -> list[str]:
     import xmlsec
     from django.conf import settings
 
@@ -176,8 +176,22 @@ def machine_lines() -> list[str]:
         f"signxml {_version('signxml')}; Django {_version('django')}; "
         f"djangosaml2 {_version('djangosaml2')}; gunicorn {_version('gunicorn')}",
         f"configured SSO_SIGNATURE_BACKEND={settings.SSO_SIGNATURE_BACKEND!r}; "
-        f"database: throwaway SQLite (WAL); cache: {settings.CACHES['default']['BACKEND']}",
+        f"database: throwaway SQLite (WAL); cache: rows 1-4 "
+        f"{settings.CACHES['default']['BACKEND'].rpartition('.')[2]} in this process, rows 5-6 "
+        + (
+            f"Redis shared by the workers ({_redis_version()})"
+            if shared_cache_url
+            else "LocMemCache per worker (no redis-server found: the workers share no cache)"
+        ),
     ]
+
+
+def _redis_version() -> str:
+    try:
+        out = subprocess.run(["redis-server", "--version"], capture_output=True, text=True)
+    except OSError:
+        return "version unknown"
+    return out.stdout.split(" v=")[1].split()[0] if " v=" in out.stdout else "version unknown"
 
 
 # Django -----------------------------------------------------------------------------------------
@@ -421,13 +435,68 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
+class RedisServer:
+    """A throwaway `redis-server` on a loopback port: the cache the gunicorn workers share, as
+    several workers must (pending requests and the replay cache); None when not installed."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.url: str | None = None
+        self.process: subprocess.Popen | None = None
+        binary = shutil.which("redis-server")
+        if binary is None:
+            return
+        port = _free_port()
+        self.process = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(workdir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1) as probe:
+                    probe.sendall(b"PING\r\n")
+                    if probe.recv(16).startswith(b"+PONG"):
+                        self.url = f"redis://127.0.0.1:{port}/0"
+                        return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+
+    def __enter__(self) -> RedisServer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
 class Gunicorn:
     """`gunicorn adminsite.wsgi` with two sync workers on a loopback port, own process group."""
 
-    def __init__(self, database_url: str, workdir: Path) -> None:
+    def __init__(self, database_url: str, workdir: Path, cache_url: str | None = None) -> None:
         self.port = _free_port()
         self.log_path = workdir / "gunicorn.log"
         env = {**os.environ, "DATABASE_URL": database_url}  # and this DJANGO_SETTINGS_MODULE
+        if cache_url:
+            env["CACHE_URL"] = cache_url
         with self.log_path.open("wb") as log_file:
             self.process = subprocess.Popen(
                 [
@@ -641,6 +710,7 @@ class Bench:
     options: Options
     workdir: Path
     database_url: str
+    cache_url: str | None
     profile_sid: str
     specs: dict[int, ResponseSpec]
     signer: Signer
@@ -776,7 +846,10 @@ class Bench:
         signed_at = time.monotonic()
         self.signer.bodies_to_file(self.specs[size], warmup + logins, path)
         self.clock.say(f"signed in {time.monotonic() - signed_at:.0f} s")
-        with Gunicorn(self.database_url, self.workdir) as server, path.open("rb") as file:
+        with (
+            Gunicorn(self.database_url, self.workdir, self.cache_url) as server,
+            path.open("rb") as file,
+        ):
             self._load(server, itertools.islice(file, warmup))
             workers = server.workers()
             before = {pid: rss_mb(pid) for pid in workers}
@@ -852,11 +925,12 @@ def _specs(profile: SSOProfile, sizes: Sequence[int]) -> dict[int, ResponseSpec]
 def run(options: Options) -> str:
     workdir = Path(tempfile.mkdtemp(prefix="acs-bench-"))
     signer: Signer | None = None
+    redis = RedisServer(workdir)
     try:
         database_url = setup_django(workdir)
         from tests.factories import shared_idp_keys
 
-        header = machine_lines()
+        header = machine_lines(redis.url)
         profile = create_profile()
         keys = shared_idp_keys()  # generated for this run
         signer = Signer(keys, profile.idp_issuer)
@@ -864,6 +938,7 @@ def run(options: Options) -> str:
             options=options,
             workdir=workdir,
             database_url=database_url,
+            cache_url=redis.url,
             profile_sid=profile.sid,
             specs=_specs(profile, options.sizes),
             signer=signer,
@@ -875,7 +950,7 @@ def run(options: Options) -> str:
         measured: dict[int, Measured] = {}
         for size in options.sizes:
             rows[size], measured[size] = bench.in_process(size)
-        with Gunicorn(database_url, workdir) as server:
+        with Gunicorn(database_url, workdir, redis.url) as server:
             bench.clock.say(f"gunicorn on 127.0.0.1:{server.port}, workers {server.workers()}")
             for size in options.sizes:
                 rows[size] += bench.under_load(server, size, measured[size])
@@ -899,6 +974,7 @@ def run(options: Options) -> str:
         )
         return render(header, [row for size in options.sizes for row in rows[size]], notes)
     finally:
+        redis.stop()
         if signer is not None:
             signer.close()
         if options.keep:

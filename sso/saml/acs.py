@@ -287,9 +287,13 @@ def _verify(
         skew=skew,
     )
     replay_key = _replay_key(facts.issuer, facts.assertion_id)
-    if cache.get(replay_key):
-        raise LoginRefused(Reason.REPLAYED_ASSERTION, assertion_id=facts.assertion_id)
-    pending = _pending_request(facts, profile, token, test)
+    try:
+        pending = _pending_request(facts, profile, token, test)
+    except LoginRefused as refusal:
+        # An answered request is gone once used: say so when the assertion itself was used.
+        if refusal.reason == Reason.UNKNOWN_IN_RESPONSE_TO and cache.get(replay_key):
+            raise LoginRefused(Reason.REPLAYED_ASSERTION, assertion_id=facts.assertion_id) from None
+        raise
 
     verified = _verify_signatures(profile, saml_response, pending, facts, received)
     if verified.assertion.id != facts.assertion_id:
