@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
+from django.db.models.lookups import Exact
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -42,7 +43,12 @@ class UserManager(BaseUserManager["User"]):
         return self._create_user(email, password, **extra)
 
     def get_by_natural_key(self, email: str) -> User:
-        return self.get(email__iexact=email)
+        return self.with_email(email).get()
+
+    def with_email(self, email: str) -> models.QuerySet[User]:
+        """The account with this email, compared in lower case as the unique index compares,
+        so that the lookup is an index search rather than a scan of every account."""
+        return self.filter(Exact(Lower("email"), email.strip().lower()))
 
 
 class User(AbstractBaseUser, PermissionsMixin):

@@ -833,7 +833,9 @@ def invitation_create(
 ) -> tuple[Invitation, str]:
     """An invitation and its link token, which is shown once and emailed, never stored."""
     email = email.strip().lower()
-    if Membership.objects.filter(organization=organization, user__email__iexact=email).exists():
+    if Membership.objects.filter(
+        organization=organization, user__in=User.objects.with_email(email)
+    ).exists():
         raise _people_error("already_member", "email")
     token = secrets.token_urlsafe(32)
     with transaction.atomic():

@@ -272,3 +272,23 @@ def test_form_and_service_together_reject_everything_or_nothing(certificate_pem)
     ]
     profile.refresh_from_db()
     assert profile.status == ProfileStatus.DRAFT
+
+
+def test_account_lookup_by_email_searches_the_unique_index():
+    """A sign-in finds its account through the case-insensitive unique index, not a scan."""
+    from django.db import connection
+
+    from sso.models import User
+
+    UserFactory(email="grace@acme.test")
+    queryset = User.objects.with_email("  Grace@ACME.test ")
+    assert list(queryset.values_list("email", flat=True)) == ["grace@acme.test"]
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute(f"EXPLAIN {sql}", params)
+        else:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = " ".join(str(row) for row in cursor.fetchall())
+    assert "user_email_unique_ci" in plan, plan
