@@ -905,18 +905,11 @@ def _backend() -> str:
 
 
 def _specs(profile: SSOProfile, sizes: Sequence[int]) -> dict[int, ResponseSpec]:
-    from sso.saml.config import sp_acs_url, sp_entity_id
-
     # Valid long enough for the slowest run; each response still gets fresh IDs when signed.
     valid_until = dt.datetime.now(dt.UTC) + dt.timedelta(hours=6)
     return {
-        size: ResponseSpec(
-            issuer=profile.idp_issuer,
-            destination=sp_acs_url(profile),
-            audience=sp_entity_id(profile),
-            email=EMAIL,
-            attributes=attributes_for(size),
-            not_on_or_after=valid_until,
+        size: ResponseSpec.for_profile(
+            profile, email=EMAIL, attributes=attributes_for(size), not_on_or_after=valid_until
         )
         for size in sizes
     }

@@ -57,11 +57,8 @@ def start_test(client: Client, profile) -> tuple[ResponseSpec, str]:
     response = client.post(reverse("sso:wizard_test", args=[profile.sid]))
     assert response.status_code == HTTPStatus.FOUND
     request, query = authn_request_from_redirect(response["Location"])
-    spec = ResponseSpec(
-        issuer=profile.idp_issuer,
-        destination=sp_acs_url(profile),
-        audience=sp_entity_id(profile),
-        email="grace@acme.test",
+    spec = ResponseSpec.for_profile(
+        profile,
         in_response_to=request.get("ID"),
         attributes={"givenName": "Grace", "sn": "Hopper", "groups": "<b>admins</b>"},
     )

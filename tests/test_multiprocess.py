@@ -25,7 +25,6 @@ from django.conf import settings
 from django.db import connection
 
 from sso.models import LoginEvent
-from sso.saml.config import sp_acs_url, sp_entity_id
 from tests.factories import ActiveProfileFactory, shared_idp_keys
 from tests.fixtures.idp import ResponseSpec, TestIdP, authn_request_from_redirect, encode
 
@@ -146,16 +145,6 @@ def idp(profile) -> TestIdP:
     return TestIdP(shared_idp_keys(), entity_id=profile.idp_issuer)
 
 
-def _spec(profile, **changes: str) -> ResponseSpec:
-    return ResponseSpec(
-        issuer=profile.idp_issuer,
-        destination=sp_acs_url(profile),
-        audience=sp_entity_id(profile),
-        email="grace@acme.test",
-        **changes,
-    )
-
-
 def _acs(profile) -> str:
     return f"/sso/saml2/{profile.sid}/acs/"
 
@@ -167,7 +156,7 @@ def test_login_started_on_one_worker_finishes_on_the_other(workers, profile, idp
     request, _ = authn_request_from_redirect(started.headers["Location"])
     browser = _cookies(started)
 
-    xml = idp.signxml_response(_spec(profile, in_response_to=request.get("ID")))
+    xml = idp.signxml_response(ResponseSpec.for_profile(profile, in_response_to=request.get("ID")))
     finished = second.request(
         "POST", _acs(profile), body={"SAMLResponse": encode(xml)}, cookies=browser
     )
@@ -189,7 +178,7 @@ def test_concurrent_replay_lets_exactly_one_login_through(workers, profile, idp,
     first, second = workers
     through = 0
     for _ in range(RACE_ROUNDS):
-        body = {"SAMLResponse": encode(idp.signxml_response(_spec(profile)))}
+        body = {"SAMLResponse": encode(idp.signxml_response(ResponseSpec.for_profile(profile)))}
         barrier = threading.Barrier(2)
         statuses: list[int] = []
 

@@ -11,7 +11,7 @@ from django.urls import reverse
 from lxml import etree
 
 from sso.models import LoginEvent, LoginOutcome, Membership, ProfileStatus, Role, User
-from sso.saml.config import sp_acs_url, sp_entity_id
+from sso.saml.config import sp_acs_url
 from tests.factories import (
     ActiveProfileFactory,
     MembershipFactory,
@@ -52,12 +52,7 @@ def idp(idp_keys, profile) -> TestIdP:
 
 @pytest.fixture
 def spec(profile) -> ResponseSpec:
-    return ResponseSpec(
-        issuer=profile.idp_issuer,
-        destination=sp_acs_url(profile),
-        audience=sp_entity_id(profile),
-        email="grace@acme.test",
-    )
+    return ResponseSpec.for_profile(profile)
 
 
 def start_login(client: Client, profile, next_path: str = "/console/?tab=1") -> str:

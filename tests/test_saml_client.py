@@ -22,7 +22,7 @@ from sso.saml.client import (
     ProfileAuthnResponse,
     xmldsig_profile_violations,
 )
-from sso.saml.config import saml_client_for, sp_acs_url, sp_entity_id
+from sso.saml.config import saml_client_for
 from tests.factories import ActiveProfileFactory
 from tests.fixtures.idp import ResponseSpec, encode
 
@@ -75,12 +75,7 @@ def profile():
 
 @pytest.fixture
 def spec(profile) -> ResponseSpec:
-    return ResponseSpec(
-        issuer=profile.idp_issuer,
-        destination=sp_acs_url(profile),
-        audience=sp_entity_id(profile),
-        email="grace@acme.test",
-    )
+    return ResponseSpec.for_profile(profile)
 
 
 def _signature(root: etree._Element) -> etree._Element:
