@@ -123,6 +123,11 @@ class InProcessSecurityContext(SecurityContext):
         only_valid_cert: bool = False,
         issuer: Any = None,
     ) -> Any:
+        """pysaml2's checks, in its order: trusted keys, schema, xmldsig profile, signature.
+
+        pysaml2's optional chain check (`validate_certificate`) is not run: the profile's
+        config never enables it, since its IdP certificates are pinned, not chained.
+        """
         issuer_element = getattr(item, "issuer", None) or issuer
         issuer_text = (getattr(issuer_element, "text", None) or "").strip() or None
         keys = self._trusted_keys(issuer_text)
@@ -204,6 +209,7 @@ class ProfileSaml2Client(Saml2Client):
     def _parse_response(
         self, xmlstr: str, response_cls: type, service: str, binding: str, *args: Any, **kwargs: Any
     ) -> Any:
+        """pysaml2's, reading authentication responses with ProfileAuthnResponse."""
         if response_cls is AuthnResponse:
             response_cls = ProfileAuthnResponse
         return super()._parse_response(xmlstr, response_cls, service, binding, *args, **kwargs)
