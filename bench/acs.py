@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import datetime as dt
 import functools
 import hashlib
@@ -19,6 +20,7 @@ import logging
 import multiprocessing
 import os
 import platform
+import secrets
 import shutil
 import signal
 import socket
@@ -73,6 +75,7 @@ TARGET_LOGINS_PER_SECOND = 300.0
 TARGET_P99_MS = 50.0
 TARGET_RSS_GROWTH_MB = 20.0
 TARGET_RSS_LOGINS = 100_000
+_REDIS_CACHE = "django.core.cache.backends.redis.RedisCache"
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 
 
@@ -222,7 +225,7 @@ def setup_django(workdir: Path) -> str:
 def create_profile() -> SSOProfile:
     from tests.factories import ActiveProfileFactory
 
-    return ActiveProfileFactory(allow_idp_initiated=True)
+    return ActiveProfileFactory()  # SP-initiated only: every response answers a request
 
 
 def load_profile(sid: str) -> SSOProfile:
@@ -284,19 +287,21 @@ def _init_signer(keys: KeyPair, entity_id: str) -> None:
     _POOL_IDP = BenchIdP(keys, entity_id)
 
 
-def _sign_batch(task: tuple[ResponseSpec, int, bool]) -> list[str] | list[bytes]:
-    """`count` responses, each with fresh Response and Assertion IDs (signing makes them new).
+def _sign_batch(task: tuple[ResponseSpec, list[str], bool]) -> list[str] | list[bytes]:
+    """A response to each AuthnRequest id, with fresh Response and Assertion IDs.
 
     As base64 text, or (`as_body`) as the urlencoded POST body a browser sends.
     """
-    spec, count, as_body = task
+    spec, request_ids, as_body = task
     if _POOL_IDP is None:
         raise RuntimeError("signer not initialised")
     encoded = [
         encode(
-            _POOL_IDP.signxml_response(spec.replace(response_id=new_id(), assertion_id=new_id()))
+            _POOL_IDP.signxml_response(
+                spec.replace(response_id=new_id(), assertion_id=new_id(), in_response_to=request_id)
+            )
         )
-        for _ in range(count)
+        for request_id in request_ids
     ]
     if as_body:
         return [urlencode({"SAMLResponse": value}).encode() for value in encoded]
@@ -313,29 +318,61 @@ class Signer:
         )
 
     def _tasks(
-        self, spec: ResponseSpec, count: int, as_body: bool
-    ) -> list[tuple[ResponseSpec, int, bool]]:
+        self, spec: ResponseSpec, request_ids: list[str], as_body: bool
+    ) -> list[tuple[ResponseSpec, list[str], bool]]:
+        count = len(request_ids)
         batch = max(1, min(200, count // (4 * (os.cpu_count() or 2))))
-        return [(spec, min(batch, count - start), as_body) for start in range(0, count, batch)]
+        return [
+            (spec, request_ids[start : start + batch], as_body) for start in range(0, count, batch)
+        ]
 
-    def responses(self, spec: ResponseSpec, count: int) -> list[str]:
-        tasks = self._tasks(spec, count, as_body=False)
+    def responses(self, spec: ResponseSpec, request_ids: list[str]) -> list[str]:
+        tasks = self._tasks(spec, request_ids, as_body=False)
         return [item for chunk in self._pool.imap(_sign_batch, tasks) for item in chunk]
 
-    def bodies(self, spec: ResponseSpec, count: int) -> list[bytes]:
-        tasks = self._tasks(spec, count, as_body=True)
+    def bodies(self, spec: ResponseSpec, request_ids: list[str]) -> list[bytes]:
+        tasks = self._tasks(spec, request_ids, as_body=True)
         return [item for chunk in self._pool.imap(_sign_batch, tasks) for item in chunk]
 
-    def bodies_to_file(self, spec: ResponseSpec, count: int, path: Path) -> None:
+    def bodies_to_file(self, spec: ResponseSpec, request_ids: list[str], path: Path) -> None:
         """Many POST bodies, one a line, without holding them all in memory."""
+        tasks = self._tasks(spec, request_ids, as_body=True)
         with path.open("wb") as file:
-            for chunk in self._pool.imap(_sign_batch, self._tasks(spec, count, as_body=True)):
+            for chunk in self._pool.imap(_sign_batch, tasks):
                 for body in chunk:
                     file.write(body + b"\n")
 
     def close(self) -> None:
         self._pool.close()
         self._pool.join()
+
+
+# Outstanding requests --------------------------------------------------------------------------
+
+# The benchmark's one browser: the `sso_request` cookie every AuthnRequest is bound to.
+BROWSER_TOKEN = secrets.token_urlsafe(32)
+
+
+def outstanding_requests(sid: str, count: int, cache_url: str | None = None) -> list[str]:
+    """`count` AuthnRequest ids this browser is waiting on, stored as the login endpoint stores
+    them (`pending_request_save`), in this process's cache or the workers' shared one."""
+    from django.test import override_settings
+
+    from sso.saml.requests import pending_request_save
+
+    caches = (
+        override_settings(CACHES={"default": {"BACKEND": _REDIS_CACHE, "LOCATION": cache_url}})
+        if cache_url
+        else contextlib.nullcontext()
+    )
+    request_ids = [f"id-{secrets.token_hex(16)}" for _ in range(count)]
+    # Answered within the run, however long it takes.
+    with caches, override_settings(SSO_REQUEST_TTL_SECONDS=6 * 3600):
+        for request_id in request_ids:
+            pending_request_save(
+                request_id=request_id, sid=sid, relay_state="", token=BROWSER_TOKEN
+            )
+    return request_ids
 
 
 # The floor --------------------------------------------------------------------------------------
@@ -598,7 +635,11 @@ def load(
     lock = threading.Lock()
     start = time.perf_counter()
     deadline = start + seconds if seconds else float("inf")
-    headers = {"Host": "127.0.0.1", "Content-Type": "application/x-www-form-urlencoded"}
+    headers = {
+        "Host": "127.0.0.1",
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Cookie": f"sso_request={BROWSER_TOKEN}",
+    }
 
     def client() -> None:
         while time.perf_counter() < deadline:
@@ -723,7 +764,7 @@ class Bench:
 
     @property
     def expected_location(self) -> str:
-        """Where a successful IdP-initiated login lands (a refusal lands elsewhere)."""
+        """Where a successful login lands (a refusal lands elsewhere)."""
         from django.urls import reverse
 
         return load_profile(self.profile_sid).default_redirect_url or reverse("sso:console")
@@ -744,7 +785,8 @@ class Bench:
         expected_location = self.expected_location
         count = 1 + slow_reps + 2 * reps + 3 * warmup
         self.clock.say(f"{size} attributes: signing {count} responses")
-        fresh = iter(self.signer.responses(self.specs[size], count))
+        request_ids = outstanding_requests(self.profile_sid, count)
+        fresh = iter(self.signer.responses(self.specs[size], request_ids))
 
         def take(reps: int) -> list[str]:
             return [next(fresh) for _ in range(reps + warmup)]
@@ -756,14 +798,17 @@ class Bench:
                 raise RuntimeError("pysaml2 did not verify the response")
 
         def configured(saml_response: str) -> None:
-            login = verify_response(profile=profile, saml_response=saml_response, token=None)
+            login = verify_response(
+                profile=profile, saml_response=saml_response, token=BROWSER_TOKEN
+            )
             if login.email != EMAIL:
                 raise RuntimeError("verify_response returned another person")
 
         browser = Client()  # one handler: a new Client loads the middleware again (~15 ms)
 
         def through_django(saml_response: str) -> None:
-            browser.cookies.clear()  # each login a new browser, without a session
+            browser.cookies.clear()  # each login a new session, the request-binding cookie only
+            browser.cookies["sso_request"] = BROWSER_TOKEN
             response = browser.post(self.acs_path, {"SAMLResponse": saml_response})
             location = response.get("Location", "")
             if response.status_code != 302 or location != expected_location:
@@ -771,7 +816,10 @@ class Bench:
 
         one = next(fresh)  # the floor is a pure function: one response will do
         self.floor(one)  # checks both digests and both signatures once
-        floor_ms = median_ms(self.floor, [one] * (reps + warmup), warmup=warmup)
+        # A tenth of a millisecond a call: five times the repetitions (at least 1000), so that
+        # its median spans as long a stretch of the machine's noise as the rows it divides.
+        floor_reps = max(5 * reps, 1000)
+        floor_ms = median_ms(self.floor, [one] * (floor_reps + warmup), warmup=warmup)
         self.clock.say(f"{size} attributes: floor {floor_ms:.3f} ms")
         with override_settings(SSO_SIGNATURE_BACKEND="xmlsec1"):
             pysaml2_ms = median_ms(pysaml2_default, take(slow_reps), warmup=warmup)
@@ -804,7 +852,8 @@ class Bench:
         count = int(min(200_000, max(200, 1.5 * expected_rate * self.options.seconds)))
         warmup = 4 * self.options.clients
         self.clock.say(f"{size} attributes: signing {count + warmup} bodies for gunicorn")
-        bodies = self.signer.bodies(self.specs[size], count + warmup)
+        request_ids = outstanding_requests(self.profile_sid, count + warmup, self.cache_url)
+        bodies = self.signer.bodies(self.specs[size], request_ids)
         self._load(server, iter(bodies[:warmup]))
         self.clock.say(f"{size} attributes: load loop, up to {self.options.seconds:g} s")
         result = self._load(server, iter(bodies[warmup:]), seconds=self.options.seconds)
@@ -844,7 +893,8 @@ class Bench:
         path = self.workdir / "logins.txt"
         self.clock.say(f"{size} attributes: signing {warmup + logins} bodies for the RSS run")
         signed_at = time.monotonic()
-        self.signer.bodies_to_file(self.specs[size], warmup + logins, path)
+        request_ids = outstanding_requests(self.profile_sid, warmup + logins, self.cache_url)
+        self.signer.bodies_to_file(self.specs[size], request_ids, path)
         self.clock.say(f"signed in {time.monotonic() - signed_at:.0f} s")
         with (
             Gunicorn(self.database_url, self.workdir, self.cache_url) as server,
