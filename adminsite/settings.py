@@ -80,6 +80,8 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Outstanding AuthnRequests, the assertion replay cache, connection tests and throttling
 # counters live here: with several workers it must be shared (Redis via CACHE_URL).
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://admin-center")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "sso.cache.RedisCache"  # one redis-py client per pool
 if CACHES["default"]["BACKEND"].endswith("LocMemCache"):
     # The replay cache must not forget an assertion while it is valid: no early eviction.
     CACHES["default"].setdefault("OPTIONS", {})["MAX_ENTRIES"] = 1_000_000

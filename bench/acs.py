@@ -75,7 +75,7 @@ TARGET_LOGINS_PER_SECOND = 300.0
 TARGET_P99_MS = 50.0
 TARGET_RSS_GROWTH_MB = 20.0
 TARGET_RSS_LOGINS = 100_000
-_REDIS_CACHE = "django.core.cache.backends.redis.RedisCache"
+_REDIS_CACHE = "sso.cache.RedisCache"
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
 
 

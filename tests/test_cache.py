@@ -1,0 +1,32 @@
+"""The Redis cache keeps one redis-py client per connection pool."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+
+from sso.cache import RedisCache
+
+
+def test_one_client_per_pool_is_built_once():
+    """Building a client costs as much as a round trip: it is built once, not per call."""
+    redis_cache = RedisCache("redis://127.0.0.1:1/0", {})  # nothing connects until a command
+
+    client = redis_cache._cache.get_client("a")
+
+    assert redis_cache._cache.get_client("b", write=True) is client
+    assert client.connection_pool is redis_cache._cache._get_connection_pool(write=True)
+
+
+@pytest.mark.skipif(
+    not settings.CACHES["default"]["LOCATION"].startswith("redis://"),
+    reason="needs CACHE_URL=redis://...",
+)
+def test_configured_redis_cache_shares_its_client_and_works():
+    assert settings.CACHES["default"]["BACKEND"] == "sso.cache.RedisCache"
+    assert cache.add("sso:test-once", 1, timeout=10) is True
+    assert cache.add("sso:test-once", 2, timeout=10) is False
+    assert cache.get("sso:test-once") == 1
+    assert cache.delete("sso:test-once") is True
+    assert cache._cache.get_client() is cache._cache.get_client(write=True)
