@@ -12,7 +12,6 @@ import argparse
 import base64
 import contextlib
 import datetime as dt
-import functools
 import hashlib
 import http.client
 import itertools
@@ -41,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from lxml import etree
 
@@ -49,12 +48,10 @@ ROOT = Path(__file__).resolve().parent.parent
 # Run as a script: the project and its test fixtures (tests/ is not installed) are importable.
 sys.path.insert(0, str(ROOT))
 
-import tests.fixtures.idp as fixtures  # noqa: E402
 from tests.fixtures.idp import (  # noqa: E402
     KeyPair,
     ResponseSpec,
     TestIdP,
-    _signer,
     encode,
     new_id,
 )
@@ -242,33 +239,6 @@ def load_profile(sid: str) -> SSOProfile:
 # Signed responses -------------------------------------------------------------------------------
 
 
-class BenchIdP(TestIdP):
-    """The test IdP, signing with its key loaded once.
-
-    TestIdP hands signxml the PEM, which cryptography loads and checks on every signature
-    (~25 ms for RSA-2048, 20 times the signing itself); the signatures are the same.
-    """
-
-    def __init__(self, keys: KeyPair, entity_id: str) -> None:
-        super().__init__(keys, entity_id=entity_id)
-        key = serialization.load_pem_private_key(keys.key_pem, password=None)
-        if not isinstance(key, rsa.RSAPrivateKey):
-            raise TypeError("the benchmark IdP signs with RSA")
-        self._key = key
-
-    def sign(
-        self, xml: str | etree._Element, reference_id: str, **algorithms: str
-    ) -> etree._Element:
-        element = etree.fromstring(xml) if isinstance(xml, str) else xml
-        return _signer(**algorithms).sign(
-            element,
-            key=self._key,
-            cert=self.keys.certificate_pem,
-            reference_uri=reference_id,
-            id_attribute="ID",
-        )
-
-
 def attributes_for(size: int) -> dict[str, str]:
     attributes = {"givenName": "Grace", "sn": "Hopper"}
     for index in range(size - len(attributes)):
@@ -276,15 +246,12 @@ def attributes_for(size: int) -> dict[str, str]:
     return dict(list(attributes.items())[:size])
 
 
-_POOL_IDP: BenchIdP | None = None
+_POOL_IDP: TestIdP | None = None
 
 
 def _init_signer(keys: KeyPair, entity_id: str) -> None:
-    """In each signing process: the IdP, and the fixture's XML templates read once (it reads
-    a file per attribute, most of the signing time of a 500-attribute response)."""
     global _POOL_IDP
-    fixtures._template = functools.cache(fixtures._template)
-    _POOL_IDP = BenchIdP(keys, entity_id)
+    _POOL_IDP = TestIdP(keys, entity_id=entity_id)
 
 
 def _sign_batch(task: tuple[ResponseSpec, list[str], bool]) -> list[str] | list[bytes]:
