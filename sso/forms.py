@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib.auth.forms import SetPasswordForm
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 
@@ -317,30 +318,10 @@ class RoleForm(forms.Form):
     role = forms.ChoiceField(label="Role", choices=Role.choices)
 
 
-class AcceptInvitationForm(forms.Form):
-    password = forms.CharField(
-        label="Choose a password",
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
-    password_again = forms.CharField(
-        label="Password again",
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
-    )
+class AcceptInvitationForm(SetPasswordForm):
+    """Django's set-password form (twice, validated) for the invitation's new account."""
 
     def __init__(self, *args: Any, email: str, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.email = email
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        password = cleaned.get("password")
-        if password and password != cleaned.get("password_again"):
-            self.add_error("password_again", "The two passwords differ.")
-        elif password:
-            try:
-                validate_password(password, User(email=self.email))
-            except ValidationError as exc:
-                self.add_error("password", exc)
-        return cleaned
+        super().__init__(User(email=email), *args, **kwargs)
+        self.fields["new_password1"].label = "Choose a password"
+        self.fields["new_password2"].label = "Password again"

@@ -89,8 +89,8 @@ def test_invite_sends_single_use_link_and_person_sets_password(owner_client, own
     accepted = invitee.post(
         path,
         {
-            "password": "a long unusual passphrase 42",
-            "password_again": "a long unusual passphrase 42",
+            "new_password1": "a long unusual passphrase 42",
+            "new_password2": "a long unusual passphrase 42",
         },
     )
 
@@ -101,6 +101,28 @@ def test_invite_sends_single_use_link_and_person_sets_password(owner_client, own
     assert again.status_code == HTTPStatus.NOT_FOUND
     actions = set(AuditEvent.objects.values_list("action", flat=True))
     assert {AuditAction.MEMBER_INVITED, AuditAction.INVITATION_ACCEPTED} <= actions
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "error"),
+    [
+        ("a long unusual passphrase 42", "another long passphrase 43", "didn’t match"),
+        ("new@example.test", "new@example.test", "too similar"),
+    ],
+)
+def test_invitation_password_must_match_and_be_strong(owner, first, second, error):
+    invitation, link = services.invitation_create(
+        organization=owner.organization, actor=owner.user, email="new@example.test", role="member"
+    )
+    path = link.removeprefix("https://sso.test")
+
+    response = Client().post(path, {"new_password1": first, "new_password2": second})
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert error in response.content.decode()
+    assert not User.objects.filter(email="new@example.test").exists()
+    invitation.refresh_from_db()
+    assert invitation.is_usable
 
 
 def test_invitation_to_sso_domain_goes_to_sso(owner_client, owner):

@@ -139,7 +139,7 @@ class MembershipRemoveView(PeopleMixin, View):
 
 
 @method_decorator(
-    [never_cache, sensitive_post_parameters("password", "password_again")], name="dispatch"
+    [never_cache, sensitive_post_parameters("new_password1", "new_password2")], name="dispatch"
 )
 class InvitationAcceptView(View):
     """The invitation link: join with a new password, as the signed-in person, or through SSO."""
@@ -169,7 +169,7 @@ class InvitationAcceptView(View):
         if not form.is_valid():
             return self._render(form, status=400)
         user = services.invitation_accept(
-            invitation=self.invitation, password=form.cleaned_data["password"]
+            invitation=self.invitation, password=form.cleaned_data["new_password1"]
         )
         auth.login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         return redirect("sso:console")
