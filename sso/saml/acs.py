@@ -1,8 +1,8 @@
 """The Assertion Consumer Service pipeline: from a posted SAMLResponse to a verified login.
 
 Order matters. Shape and claims are checked first on the untrusted document (they can only
-refuse), then pysaml2 verifies both signatures with the profile's certificates through the
-xmlsec1 backend, and only then is anything remembered: the assertion id for replay
+refuse), then pysaml2 verifies both signatures with the profile's certificates (in process by
+default, sso/saml/client.py), and only then is anything remembered: the assertion id for replay
 protection and the consumed AuthnRequest id.
 """
 
@@ -307,14 +307,13 @@ def _verify(
     if pending and not pending_request_consume(request_id=pending.request_id):
         raise LoginRefused(Reason.UNKNOWN_IN_RESPONSE_TO, in_response_to=pending.request_id)
 
-    trusted_domain = selectors.trusted_domain_for_email(profile=profile, email=email)
-    domain_trusted = trusted_domain is not None
+    domain_trusted = selectors.trusted_domain_for_email(profile=profile, email=email) is not None
     if not domain_trusted and test is None:
         refusal = LoginRefused(Reason.DOMAIN_NOT_TRUSTED, email_domain=email.rpartition("@")[2])
         refusal.claims["email"] = email
         raise refusal
 
-    domain_verified = (trusted_domain is not None and trusted_domain.is_verified) or (
+    domain_verified = (
         selectors.trusted_domain_for_email(profile=profile, email=email, verified=True) is not None
     )
 
