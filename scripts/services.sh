@@ -13,21 +13,8 @@ as_service_user() {
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-install_missing() {
-  local missing=()
-  ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || missing+=(postgresql)
-  command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
-  [ ${#missing[@]} -eq 0 ] && return 0
-  echo "Installing ${missing[*]}" >&2
-  local sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
-    "${missing[@]}" >/dev/null 2>&1
-}
-
 start() {
-  install_missing
+  bash "$(dirname "${BASH_SOURCE[0]}")/apt-install.sh" "database services" postgresql redis-server
   stop >/dev/null 2>&1 || true
   local pg_bin
   pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)

@@ -7,22 +7,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
-packages=(simplesamlphp php-cli php-xml php-mbstring)
-missing=()
-for package in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
-        || missing+=("$package")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "Installing IdP packages: ${missing[*]}"
-    SUDO=""
-    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-    if ! log=$($SUDO apt-get update -qq 2>&1 \
-        && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" 2>&1); then
-        echo "$log" >&2
-        exit 1
-    fi
-fi
+bash "$here/../apt-install.sh" "IdP packages" simplesamlphp php-cli php-xml php-mbstring
 
 # npm keeps a copy of the lock it installed in node_modules/.package-lock.json: reinstall when
 # there is none or the committed lock is newer.
