@@ -57,6 +57,10 @@ demo: migrate
 # The whole suite, on SQLite and then on a real PostgreSQL with a real Redis.
 test: test-sqlite test-postgres
 
+# These targets install the browser and the IdPs first: a missing one fails its tests, as in CI,
+# rather than skipping them (tests/fixtures/browser.py, tests/e2e/conftest.py).
+test-sqlite test-postgres: export CI ?= true
+
 test-sqlite: system-packages browser-packages idp-packages $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python manage.py makemigrations --check --dry-run --settings=adminsite.settings_test
