@@ -320,6 +320,12 @@ class Signer:
 BROWSER_TOKEN = secrets.token_urlsafe(32)
 
 
+def _request_cookie_name() -> str:
+    from django.conf import settings
+
+    return settings.SSO_REQUEST_COOKIE_NAME
+
+
 def outstanding_requests(sid: str, count: int, cache_url: str | None = None) -> list[str]:
     """`count` AuthnRequest ids this browser is waiting on, stored as the login endpoint stores
     them (`pending_request_save`), in this process's cache or the workers' shared one."""
@@ -605,7 +611,7 @@ def load(
     headers = {
         "Host": "127.0.0.1",
         "Content-Type": "application/x-www-form-urlencoded",
-        "Cookie": f"sso_request={BROWSER_TOKEN}",
+        "Cookie": f"{_request_cookie_name()}={BROWSER_TOKEN}",
     }
 
     def client() -> None:
@@ -775,7 +781,7 @@ class Bench:
 
         def through_django(saml_response: str) -> None:
             browser.cookies.clear()  # each login a new session, the request-binding cookie only
-            browser.cookies["sso_request"] = BROWSER_TOKEN
+            browser.cookies[_request_cookie_name()] = BROWSER_TOKEN
             response = browser.post(self.acs_path, {"SAMLResponse": saml_response})
             location = response.get("Location", "")
             if response.status_code != 302 or location != expected_location:
