@@ -7,7 +7,7 @@ import hashlib
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from sso.models import (
@@ -41,13 +41,6 @@ def profiles_for_organization(*, organization: Organization) -> QuerySet[SSOProf
 
 def user_get_by_email(*, email: str) -> User | None:
     return User.objects.with_email(email).first()
-
-
-def user_get_by_email_with_membership(*, email: str, organization: Organization) -> User | None:
-    """The account with this email, its `is_member` telling whether it belongs to the
-    organization, in one query."""
-    memberships = Membership.objects.filter(user=OuterRef("pk"), organization=organization)
-    return User.objects.with_email(email).annotate(is_member=Exists(memberships)).first()
 
 
 def membership_get(*, user: User, organization: Organization) -> Membership | None:

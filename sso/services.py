@@ -403,7 +403,7 @@ def login_event_record(
     detail: dict[str, Any] | None = None,
 ) -> LoginEvent:
     return LoginEvent.objects.create(
-        organization=profile.organization if profile else None,
+        organization_id=profile.organization_id if profile else None,
         profile=profile,
         profile_sid=profile.sid if profile else "",
         user=user,
@@ -429,38 +429,25 @@ def sso_user_for_login(
     """
     if selectors.trusted_domain_for_email(profile=profile, email=email) is None:
         raise LoginRefused(Reason.DOMAIN_NOT_TRUSTED)
-    organization = profile.organization
+    names = {"first_name": first_name, "last_name": last_name}
     try:
         with transaction.atomic():
-            return _sso_user_for_login(
-                profile=profile,
-                organization=organization,
-                email=email,
-                first_name=first_name,
-                last_name=last_name,
-            )
+            return _sso_user_for_login(profile=profile, email=email, **names)
     except IntegrityError:
         # Two first logins of one person raced; the other created the account.
         with transaction.atomic():
-            return _sso_user_for_login(
-                profile=profile,
-                organization=organization,
-                email=email,
-                first_name=first_name,
-                last_name=last_name,
-            )
+            return _sso_user_for_login(profile=profile, email=email, **names)
 
 
 def _sso_user_for_login(
-    *,
-    profile: SSOProfile,
-    organization: Organization,
-    email: str,
-    first_name: str,
-    last_name: str,
+    *, profile: SSOProfile, email: str, first_name: str, last_name: str
 ) -> User:
-    user = selectors.user_get_by_email_with_membership(email=email, organization=organization)
-    is_member = user is not None and user.is_member
+    user = selectors.user_get_by_email(email=email)
+    # Recording the sign-in also tells whether the account is a member already; a refusal
+    # below raises out of the transaction around this function, which takes the record back.
+    is_member = user is not None and membership_record_sign_in(
+        user=user, method=SignInMethod.SSO, profile=profile
+    )
     if not is_member and not selectors.trusted_domain_for_email(
         profile=profile, email=email, verified=True
     ):
@@ -471,7 +458,10 @@ def _sso_user_for_login(
             raise LoginRefused(Reason.USER_NOT_PROVISIONED)
         user = user_create(email=email, first_name=first_name, last_name=last_name)
         membership_create(
-            user=user, organization=organization, role=profile.jit_role, created_just_in_time=True
+            user=user,
+            organization=profile.organization,
+            role=profile.jit_role,
+            created_just_in_time=True,
         )
         logger.info("Created %s just in time through profile %s", user.pk, profile.sid)
         membership_record_sign_in(user=user, method=SignInMethod.SSO, profile=profile)
@@ -481,14 +471,14 @@ def _sso_user_for_login(
     if not is_member:
         if not profile.jit_provisioning:
             raise LoginRefused(Reason.USER_NOT_PROVISIONED)
-        membership_create(user=user, organization=organization, role=profile.jit_role)
+        membership_create(user=user, organization=profile.organization, role=profile.jit_role)
+        membership_record_sign_in(user=user, method=SignInMethod.SSO, profile=profile)
     names = {"first_name": first_name, "last_name": last_name}
     changed = [key for key, value in names.items() if value and getattr(user, key) != value]
     if changed:
         for key in changed:
             setattr(user, key, names[key])
         user.save(update_fields=changed)
-    membership_record_sign_in(user=user, method=SignInMethod.SSO, profile=profile)
     return user
 
 
@@ -753,11 +743,13 @@ def user_end_sessions(*, user: User) -> None:
 
 def membership_record_sign_in(
     *, user: User, method: SignInMethod, profile: SSOProfile | None = None
-) -> None:
+) -> int:
+    """Record a sign-in on the person's memberships (only the profile's organization for SSO);
+    returns how many memberships it recorded it on."""
     memberships = Membership.objects.filter(user=user)
     if profile is not None:
-        memberships = memberships.filter(organization=profile.organization)
-    memberships.update(
+        memberships = memberships.filter(organization_id=profile.organization_id)
+    return memberships.update(
         last_sign_in_at=timezone.now(), last_sign_in_method=method, last_sign_in_profile=profile
     )
 

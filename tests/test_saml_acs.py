@@ -177,7 +177,7 @@ def test_acs_email_lookup_is_case_insensitive(client, profile, idp, spec):
     assert last_event().user == user
 
 
-@pytest.mark.parametrize(("existing_member", "queries"), [(False, 21), (True, 14)])
+@pytest.mark.parametrize(("existing_member", "queries"), [(False, 22), (True, 14)])
 def test_acs_successful_login_has_fixed_query_count(
     client, profile, idp, spec, django_assert_num_queries, existing_member, queries
 ):
@@ -440,10 +440,12 @@ def test_acs_unknown_user_refused_when_profile_does_not_create_users(client, pro
 
 def test_acs_deactivated_user_refused(client, profile, idp, spec):
     user = UserFactory(email="grace@acme.test", is_active=False)
-    MembershipFactory(user=user, organization=profile.organization)
+    membership = MembershipFactory(user=user, organization=profile.organization)
     request_id = start_login(client, profile)
     xml = idp.signxml_response(spec.replace(in_response_to=request_id))
     assert_refused(post_response(client, profile, xml), "user_inactive")
+    membership.refresh_from_db()
+    assert membership.last_sign_in_at is None  # the refused sign-in is not recorded
 
 
 @pytest.mark.parametrize("failing_step", ["login event", "session"])

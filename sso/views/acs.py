@@ -67,10 +67,7 @@ def refusal_response(
 class AssertionConsumerServiceView(Saml2AssertionConsumerServiceView):
     def post(self, request: HttpRequest, sid: str) -> HttpResponse:  # type: ignore[override]
         profile = get_object_or_404(
-            SSOProfile.objects.select_related("organization").prefetch_related(
-                "certificates", "domains"
-            ),
-            sid=sid,
+            SSOProfile.objects.prefetch_related("certificates", "domains"), sid=sid
         )
         token = request.COOKIES.get(settings.SSO_REQUEST_COOKIE_NAME)
         test = pending_test_find(
