@@ -12,6 +12,7 @@ from django.test import Client
 from django.urls import reverse
 from lxml import etree
 from saml2 import BINDING_HTTP_POST, samlp
+from saml2.entity import Entity
 from saml2.response import AuthnResponse
 from saml2.sigver import SecurityContext, SignatureError
 
@@ -47,6 +48,10 @@ PINNED_SOURCES = {
     "AuthnResponse.get_identity": (
         AuthnResponse.get_identity,
         "167c29dda006c5708a75bbf7c092fcb22779831c51f4a1ed00955c0327769d64",
+    ),
+    "Entity.unravel": (
+        Entity.unravel,
+        "9dc413f58bb153350a471befc0663f64bfa091fdd73f6de1f658d6ca40ab5f30",
     ),
     "saml2.create_class_from_xml_string": (
         saml2.create_class_from_xml_string,
@@ -202,6 +207,21 @@ def test_a_document_parsed_earlier_stands_in_only_for_the_same_bytes(profile, id
     # ...and a tampered one does not spoil the verification of the genuine response.
     verified = _parse(profile, genuine, received=ReceivedDocument(tampered.encode()))
     assert verified.name_id.text == "grace@acme.test"
+
+
+def test_a_decoded_post_stands_in_only_for_the_text_it_was_decoded_from(
+    profile, idp, spec, settings
+):
+    settings.SSO_SIGNATURE_BACKEND = "inprocess"
+    genuine = idp.signxml_response(spec)
+    tampered = genuine.replace("grace@acme.test", "ceo@acme.test")
+    received = ReceivedDocument(genuine.encode(), posted=encode(genuine))
+    client = saml_client_for(profile, allow_unsolicited=True, received=received)
+
+    assert client.unravel(encode(genuine), BINDING_HTTP_POST) is received.data
+    assert client.unravel(encode(tampered), BINDING_HTTP_POST) == tampered.encode()
+    with pytest.raises(SignatureError):
+        client.parse_authn_request_response(encode(tampered), BINDING_HTTP_POST, {})
 
 
 def test_doctype_refused_before_pysaml2_parses(profile, idp, spec, settings):

@@ -252,7 +252,7 @@ def verify_response(
             profile=profile,
             saml_response=saml_response,
             facts=facts,
-            received=ReceivedDocument(xml, root=root),
+            received=ReceivedDocument(xml, root=root, posted=saml_response),
             token=token,
             test=test,
             now=now,

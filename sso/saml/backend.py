@@ -51,10 +51,14 @@ def _allowed_algorithms() -> set[str]:
 class ReceivedDocument:
     """A received XML document, parsed once with the hardened parser, its IDs indexed."""
 
-    def __init__(self, data: str | bytes, *, root: etree._Element | None = None) -> None:
-        """`root`: the same bytes, already parsed with SAFE_PARSER by the caller."""
+    def __init__(
+        self, data: str | bytes, *, root: etree._Element | None = None, posted: str | None = None
+    ) -> None:
+        """`root`: the same bytes, already parsed with SAFE_PARSER by the caller; `posted`: the
+        base64 text they were decoded from, when they came through the HTTP-POST binding."""
         self.data = data.encode() if isinstance(data, str) else data
         self.root = etree.fromstring(self.data, SAFE_PARSER) if root is None else root
+        self.posted = posted
 
     def is_same(self, data: str | bytes) -> bool:
         return self.data == (data.encode() if isinstance(data, str) else data)

@@ -23,7 +23,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 from djangosaml2.overrides import Saml2Client
-from saml2 import class_name, create_class_from_element_tree, samlp
+from saml2 import BINDING_HTTP_POST, class_name, create_class_from_element_tree, samlp
 from saml2.config import SPConfig
 from saml2.response import AuthnResponse
 from saml2.sigver import NODE_NAME, MissingKey, SecurityContext, SignatureError, pem_format
@@ -203,8 +203,17 @@ class ProfileSaml2Client(Saml2Client):
         self, config: SPConfig, *, in_process: bool, received: ReceivedDocument | None = None
     ) -> None:
         super().__init__(config)
+        self._received = received
         if in_process:
             self.sec = InProcessSecurityContext.replacing(self.sec, received=received)
+
+    def unravel(self, txt: str, binding: str, msgtype: str = "response") -> Any:
+        """pysaml2's, except that a posted response the caller has decoded already is not
+        decoded twice more (pysaml2 tries to inflate it, then decodes it again)."""
+        received = self._received
+        if binding == BINDING_HTTP_POST and received is not None and txt == received.posted:
+            return received.data
+        return super().unravel(txt, binding, msgtype)
 
     def _parse_response(
         self, xmlstr: str, response_cls: type, service: str, binding: str, *args: Any, **kwargs: Any
