@@ -1,4 +1,4 @@
-"""The Redis cache keeps one redis-py client per connection pool."""
+"""The Redis cache: one redis-py client per connection pool; `cache_take` gives a value once."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 
-from sso.cache import RedisCache
+from sso.cache import RedisCache, cache_take
 
 
 def test_one_client_per_pool_is_built_once():
@@ -30,3 +30,13 @@ def test_configured_redis_cache_shares_its_client_and_works():
     assert cache.get("sso:test-once") == 1
     assert cache.delete("sso:test-once") is True
     assert cache._cache.get_client() is cache._cache.get_client(write=True)
+
+
+def test_take_gives_the_value_once_and_removes_it():
+    """With the configured cache: locmem in the SQLite pass, Redis (GETDEL) in the other."""
+    cache.set("sso:test-take", {"request_id": "id-1"}, timeout=10)
+
+    assert cache_take(cache, "sso:test-take") == {"request_id": "id-1"}
+    assert cache_take(cache, "sso:test-take") is None
+    assert cache.get("sso:test-take") is None
+    assert cache_take(cache, "sso:never-stored") is None

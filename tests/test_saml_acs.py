@@ -378,6 +378,16 @@ def test_acs_replayed_assertion_refused(client, profile, idp, spec, initiated_by
     assert_refused(post_response(attacker, profile, xml), "replayed_assertion")
 
 
+def test_acs_request_answered_once_even_by_a_refused_answer(client, profile, idp, spec):
+    request_id = start_login(client, profile)
+    genuine = idp.signxml_response(spec.replace(in_response_to=request_id))
+    tampered = genuine.replace("grace@acme.test", "ceo@acme.test")
+    assert_refused(post_response(client, profile, tampered), "signature_invalid")
+
+    assert_refused(post_response(client, profile, genuine), "unknown_in_response_to")
+    assert not User.objects.filter(email="grace@acme.test").exists()
+
+
 def test_acs_missing_nameid_refused(client, profile, idp, spec):
     request_id = start_login(client, profile)
     spec = spec.replace(in_response_to=request_id)

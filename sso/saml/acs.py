@@ -38,7 +38,7 @@ from sso.reasons import LoginRefused, Reason
 from sso.saml.backend import ReceivedDocument
 from sso.saml.checks import ResponseFacts, check_claims, read_response
 from sso.saml.config import saml_client_for, sp_acs_url, sp_entity_id
-from sso.saml.requests import PendingRequest, pending_request_consume, pending_request_find
+from sso.saml.requests import PendingRequest, pending_request_consume, pending_request_take
 
 logger = logging.getLogger(__name__)
 
@@ -155,7 +155,7 @@ def _pending_request(
             raise LoginRefused(Reason.UNSOLICITED_NOT_ALLOWED)
         return None
     request_id = answered.pop()
-    pending = pending_request_find(request_id=request_id, sid=profile.sid, token=token)
+    pending = pending_request_take(request_id=request_id, sid=profile.sid, token=token)
     if pending is None:
         raise LoginRefused(Reason.UNKNOWN_IN_RESPONSE_TO, in_response_to=request_id)
     if pending.is_test:
@@ -304,8 +304,9 @@ def _verify(
     window = min(max(valid_until - now + skew, skew), _MAX_REPLAY_WINDOW)
     if not cache.add(replay_key, 1, timeout=int(window.total_seconds()) + 1):
         raise LoginRefused(Reason.REPLAYED_ASSERTION, assertion_id=facts.assertion_id)
-    if pending and not pending_request_consume(request_id=pending.request_id):
-        raise LoginRefused(Reason.UNKNOWN_IN_RESPONSE_TO, in_response_to=pending.request_id)
+    # A login's request was used up when it was found; a connection test's is used up here.
+    if test is not None and not pending_request_consume(request_id=test.request_id):
+        raise LoginRefused(Reason.UNKNOWN_IN_RESPONSE_TO, in_response_to=test.request_id)
 
     domain_trusted = selectors.trusted_domain_for_email(profile=profile, email=email) is not None
     if not domain_trusted and test is None:

@@ -16,6 +16,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 
+from sso.cache import cache_take
+
 _KEY = "sso:authn-request:{}"
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
 TEST_RELAY_PREFIX = "test:"
@@ -81,17 +83,29 @@ def pending_request_save(
     return pending
 
 
-def pending_request_find(*, request_id: str, sid: str, token: str | None) -> PendingRequest | None:
-    """The outstanding request, only if it belongs to this profile and this browser."""
-    if not request_id or not token:
-        return None
-    data = cache.get(_KEY.format(request_id))
+def _for_browser(data: dict | None, sid: str, token: str) -> PendingRequest | None:
     if not data:
         return None
     pending = PendingRequest(**data)
     if pending.sid != sid or not secrets.compare_digest(pending.browser, _digest(token)):
         return None
     return pending
+
+
+def pending_request_find(*, request_id: str, sid: str, token: str | None) -> PendingRequest | None:
+    """The outstanding request, only if it belongs to this profile and this browser."""
+    if not request_id or not token:
+        return None
+    return _for_browser(cache.get(_KEY.format(request_id)), sid, token)
+
+
+def pending_request_take(*, request_id: str, sid: str, token: str | None) -> PendingRequest | None:
+    """The outstanding request, used up by this answer: only if it belongs to this profile and
+    this browser, and for exactly one caller however many workers race. An answer refused
+    later has used it up all the same: a request is answered once."""
+    if not request_id or not token:
+        return None
+    return _for_browser(cache_take(cache, _KEY.format(request_id)), sid, token)
 
 
 def pending_test_find(*, relay_state: str, sid: str, token: str | None) -> PendingRequest | None:
