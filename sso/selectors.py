@@ -7,11 +7,12 @@ import hashlib
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from sso.models import (
     AuditEvent,
+    IdPCertificate,
     Invitation,
     LoginEvent,
     Membership,
@@ -33,6 +34,34 @@ def organization_get_by_slug(*, slug: str) -> Organization:
 
 def profile_get_by_sid(*, sid: str) -> SSOProfile:
     return SSOProfile.objects.select_related("organization").get(sid=sid)
+
+
+def profiles_for_sign_in() -> QuerySet[SSOProfile]:
+    """Profiles as the ACS reads them: only the columns a login uses (its SP config is built
+    from them), with the certificates that verify it and the domains it may sign in. The other
+    columns serve the admin's pages, and an ORM row costs in proportion to its columns."""
+    return SSOProfile.objects.only(
+        "sid",
+        "organization_id",
+        "name",
+        "idp_issuer",
+        "idp_sso_url",
+        "default_redirect_url",
+        "allow_idp_initiated",
+        "jit_provisioning",
+        "jit_role",
+        "status",
+        "updated_at",
+    ).prefetch_related(
+        Prefetch(
+            "certificates",
+            IdPCertificate.objects.only("profile_id", "pem", "fingerprint_sha256"),
+        ),
+        Prefetch(
+            "domains",
+            TrustedDomain.objects.only("profile_id", "domain", "verification_state"),
+        ),
+    )
 
 
 def profiles_for_organization(*, organization: Organization) -> QuerySet[SSOProfile]:

@@ -15,7 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from djangosaml2.views import AssertionConsumerServiceView as Saml2AssertionConsumerServiceView
 
-from sso import services
+from sso import selectors, services
 from sso.models import LoginOutcome, SSOProfile, User
 from sso.reasons import LoginRefused, Reason
 from sso.saml.acs import VerifiedLogin, verify_response
@@ -66,9 +66,7 @@ def refusal_response(
 @method_decorator([csrf_exempt, never_cache], name="dispatch")
 class AssertionConsumerServiceView(Saml2AssertionConsumerServiceView):
     def post(self, request: HttpRequest, sid: str) -> HttpResponse:  # type: ignore[override]
-        profile = get_object_or_404(
-            SSOProfile.objects.prefetch_related("certificates", "domains"), sid=sid
-        )
+        profile = get_object_or_404(selectors.profiles_for_sign_in(), sid=sid)
         token = request.COOKIES.get(settings.SSO_REQUEST_COOKIE_NAME)
         test = pending_test_find(
             relay_state=request.POST.get("RelayState", ""), sid=sid, token=token
