@@ -74,6 +74,14 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 # costs more than the login), checked before reuse; 0 closes it after every request.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=300)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several workers write to the one file: readers do not wait for the writer (WAL), a write
+    # transaction takes the lock as it begins (a deferred one that has read first fails at once
+    # with "database is locked" when another worker wrote meanwhile), and waits up to 20 s.
+    _sqlite_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _sqlite_options.setdefault("transaction_mode", "IMMEDIATE")
+    _sqlite_options.setdefault("init_command", "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL")
+    _sqlite_options.setdefault("timeout", 20)
 
 # CACHES
 # ------------------------------------------------------------------------------

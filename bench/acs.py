@@ -36,7 +36,7 @@ from importlib.metadata import PackageNotFoundError, version
 from multiprocessing.pool import Pool
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -198,12 +198,8 @@ def _redis_version() -> str:
 
 def setup_django(workdir: Path) -> str:
     """Django on a fresh SQLite file in `workdir`; returns the DATABASE_URL gunicorn shares."""
-    init = "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL"
-    # IMMEDIATE transactions and a busy timeout: two gunicorn workers write to the one file.
-    database_url = (
-        f"sqlite:///{workdir / 'bench.sqlite3'}?timeout=30&transaction_mode=IMMEDIATE"
-        f"&init_command={quote(init)}"
-    )
+    # The project's SQLite settings (WAL, IMMEDIATE transactions): two workers share the file.
+    database_url = f"sqlite:///{workdir / 'bench.sqlite3'}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "adminsite.settings_test")
     os.environ["DATABASE_URL"] = database_url
 
