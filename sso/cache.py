@@ -49,7 +49,8 @@ def cache_take(cache: BaseCache, key: str) -> Any:
 
     One round trip with Redis; with other caches, the one whose delete removes it wins.
     """
-    if isinstance(cache, RedisCache):
-        return cache.take(key)
+    take = getattr(cache, "take", None)  # `cache` may be Django's proxy to the backend
+    if take is not None:
+        return take(key)
     value = cache.get(key)
     return value if value is not None and cache.delete(key) else None

@@ -40,3 +40,19 @@ def test_take_gives_the_value_once_and_removes_it():
     assert cache_take(cache, "sso:test-take") is None
     assert cache.get("sso:test-take") is None
     assert cache_take(cache, "sso:never-stored") is None
+
+
+@pytest.mark.skipif(
+    not settings.CACHES["default"]["LOCATION"].startswith("redis://"),
+    reason="needs CACHE_URL=redis://...",
+)
+def test_take_is_one_getdel_with_redis():
+    client = cache._cache.get_client(write=True)
+
+    def getdel_calls() -> int:
+        return client.info("commandstats").get("cmdstat_getdel", {}).get("calls", 0)
+
+    cache.set("sso:test-take-once", 1, timeout=10)
+    before = getdel_calls()
+    assert cache_take(cache, "sso:test-take-once") == 1
+    assert getdel_calls() == before + 1
