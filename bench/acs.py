@@ -222,13 +222,9 @@ def create_profile() -> SSOProfile:
 
 def load_profile(sid: str) -> SSOProfile:
     """The profile as the ACS view loads it, certificates and domains prefetched."""
-    from sso.models import SSOProfile
+    from sso.selectors import profiles_for_sign_in
 
-    return (
-        SSOProfile.objects.select_related("organization")
-        .prefetch_related("certificates", "domains")
-        .get(sid=sid)
-    )
+    return profiles_for_sign_in().get(sid=sid)
 
 
 # Signed responses -------------------------------------------------------------------------------
