@@ -211,6 +211,9 @@ def setup_django(workdir: Path) -> str:
     logging.disable(logging.INFO)
     warnings.simplefilter("ignore")
     call_command("migrate", verbosity=0)
+    # Rows 1-4 run in this process: loaded as a gunicorn worker is (URLconf, then gc.freeze()).
+    import adminsite.wsgi  # noqa: F401
+
     return database_url
 
 
