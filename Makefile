@@ -52,7 +52,7 @@ migrate: setup
 	$(BIN)/python manage.py migrate --noinput
 
 demo: migrate
-	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py seed_demo --url http://$(HOST):$(PORT)
 
 # The whole suite, on SQLite and then on a real PostgreSQL with a real Redis.
 test: test-sqlite test-postgres

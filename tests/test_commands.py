@@ -120,3 +120,11 @@ def test_seed_demo_is_idempotent_and_prints_login(settings, tmp_path):
     membership = Membership.objects.get()
     assert (membership.organization.slug, membership.role) == ("acme", "owner")
     assert membership.user.check_password(password)
+    assert "Log in at http://127.0.0.1:8000/login/" in first.getvalue()
+
+
+def test_seed_demo_prints_the_address_it_is_served_at(settings, tmp_path):
+    settings.BASE_DIR = tmp_path
+    output = StringIO()
+    call_command("seed_demo", "--url", "http://0.0.0.0:9000/", stdout=output)
+    assert "Log in at http://0.0.0.0:9000/login/" in output.getvalue()

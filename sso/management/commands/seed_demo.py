@@ -6,7 +6,7 @@ import secrets
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from sso import selectors, services
 from sso.models import Organization, Role
@@ -16,6 +16,13 @@ DEMO_EMAIL = "owner@acme.test"
 
 class Command(BaseCommand):
     help = "Create the demo organization Acme with an owner account, and print its login."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--url",
+            default="http://127.0.0.1:8000",
+            help="where the app is served, for the printed login link (make run passes its own)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         password_file = settings.BASE_DIR / "var" / "demo-owner-password"
@@ -41,7 +48,7 @@ class Command(BaseCommand):
 
         self.stdout.write(
             self.style.SUCCESS("Demo organization: Acme (slug acme)\n")
-            + f"  Log in at http://127.0.0.1:8000/login/\n"
+            + f"  Log in at {options['url'].rstrip('/')}/login/\n"
             f"  email:    {DEMO_EMAIL}\n"
             f"  password: {password}\n"
         )
