@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import inspect
 import itertools
+import random
+import sys
 from datetime import date
 
 import pytest
-from saml2 import samlp, validate
+from saml2 import samlp, time_util, validate
 from saml2.saml import AttributeValue, AttributeValueBase
 
 from sso.saml import speedups
@@ -23,6 +25,10 @@ PINNED_SOURCES = {
     "validate.valid_string": (
         speedups._pysaml2_valid_string,
         "87a26ada32351a50743967d7a6c1b5254975d4866b9d9a49312a0e394817a293",
+    ),
+    "time_util.str_to_time": (
+        speedups._pysaml2_str_to_time,
+        "079d99a368b294c90022cd1025f0cba40ef3d44e31b558772d585d773f062cd1",
     ),
 }
 
@@ -41,6 +47,17 @@ STRINGS = [
     "\U0010ffff", "ok\x01", "ok\uffffok",
 ]  # fmt: skip
 NOT_STRINGS = [b"bytes", b"", 42, None, ["a"], ("ab",), ["a", "b\x01"]]
+INSTANTS = [
+    "2026-11-24T10:00:00Z", "2026-11-24T10:00:00.123Z", "2026-11-24T10:00:00.123456789Z",
+    "2026-11-24T10:00:00.Z", "2026-11-24T10:00:00.123", "2026-11-24T10:00:00", "",
+    "2024-02-29T23:59:59Z", "2023-02-29T00:00:00Z", "2026-04-31T00:00:00Z",
+    "2026-12-31T23:59:60Z", "2026-12-31T23:59:61Z", "2026-12-31T24:00:00Z",
+    "2026-13-01T00:00:00Z", "0000-01-01T00:00:00Z", "0001-01-01T00:00:00Z",
+    "9999-12-31T23:59:59Z", "2026-1-2T3:4:5Z", "2026-11-24t10:00:00Z", "2026-11-24T10:00:00z",
+    "2026-11-24 10:00:00Z", " 2026-11-24T10:00:00Z", "2026-11-24T10:00:00Z ",
+    "2026-11-24T10:00:00+00:00", "2026-11-24T10:00:00Z\n", "２０２６-11-24T10:00:00Z",
+    "2026-11-24T10:00:00ZZ", "garbage", None, 0, b"2026-11-24T10:00:00Z",
+]  # fmt: skip
 
 
 def _digest(function: object) -> str:
@@ -97,6 +114,58 @@ def test_valid_string_does_what_pysaml2s_does(value):
     assert _outcome(speedups.valid_string, value) == _outcome(speedups._pysaml2_valid_string, value)
 
 
+def _mutations(seed: int, count: int) -> list[str]:
+    """Timestamps one to three edits away from the form SAML uses."""
+    chance = random.Random(seed)
+    alphabet = "0123456789-:TZ.+ zt"
+    mutated = []
+    for _ in range(count):
+        text = list("2026-11-24T10:00:00.5Z")
+        for _ in range(chance.randint(1, 3)):
+            position = chance.randrange(len(text) + 1)
+            edit = chance.choice(["replace", "insert", "delete"])
+            if edit == "insert" or position == len(text):
+                text.insert(position, chance.choice(alphabet))
+            elif edit == "replace":
+                text[position] = chance.choice(alphabet)
+            else:
+                del text[position]
+        mutated.append("".join(text))
+    return mutated
+
+
+def test_str_to_time_does_what_pysaml2s_does():
+    cases = [(text, time_util.TIME_FORMAT) for text in INSTANTS + _mutations(10, 3000)]
+    cases += [
+        ("2026-11-24T10:00:00Z", "%Y-%m-%dT%H:%M:%S"),
+        ("Nov 24 10:00:00 2026 GMT", "%b %d %H:%M:%S %Y GMT"),
+    ]
+    differences = [
+        case
+        for case in cases
+        if _outcome(speedups.str_to_time, *case) != _outcome(speedups._pysaml2_str_to_time, *case)
+    ]
+    assert differences == []
+    verdicts = {_outcome(speedups.str_to_time, *case)[0] for case in cases}
+    assert verdicts == {"returned", "raised"}
+
+
+def test_str_to_time_is_installed_wherever_pysaml2_imported_it():
+    import saml2.mdstore
+    import saml2.response
+    import saml2.sigver
+
+    assert time_util.str_to_time is speedups.str_to_time
+    for module in (saml2.mdstore, saml2.response, saml2.sigver):
+        assert module.str_to_time is speedups.str_to_time
+    stale = [
+        name
+        for name, module in sys.modules.items()
+        if getattr(module, "str_to_time", None) is speedups._pysaml2_str_to_time
+    ]
+    assert stale == []
+
+
 def test_valid_string_refuses_what_xml_does_not_allow():
     assert speedups.valid_string("\ud7ff\ue000\U0010ffff\t") is True
     for character in ["\x00", "\x1f", "\ud800", "\ufffe"]:
@@ -134,5 +203,6 @@ def test_a_whole_response_reads_the_same_with_or_without_them(idp, monkeypatch):
     monkeypatch.setattr(AttributeValueBase, "set_text", speedups._pysaml2_set_text)
     monkeypatch.setattr(validate, "valid_string", speedups._pysaml2_valid_string)
     monkeypatch.setitem(validate.VALIDATOR, "string", speedups._pysaml2_valid_string)
+    monkeypatch.setattr(time_util, "str_to_time", speedups._pysaml2_str_to_time)
     assert fast == _parsed(xml)
     assert 'xsi:type="xs:integer" xmlns:xs="http://www.w3.org/2001/XMLSchema">42<' in fast[0]
