@@ -18,3 +18,6 @@ STORAGES = {
     **STORAGES,  # noqa: F405
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Only collectstatic fills STATIC_ROOT (`make serve`, tests/test_multiprocess.py, under the
+# project's settings); tests serve static files from the apps, as runserver does.
+STATIC_ROOT = None

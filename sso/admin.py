@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db import models
 from django.http import HttpRequest
 
 from sso import services
@@ -101,6 +102,8 @@ class SSOProfileAdmin(admin.ModelAdmin):
         "last_tested_at",
     ]
     inlines = [IdPCertificateInline, TrustedDomainInline]
+    # An address typed without a scheme is taken as an https:// one.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(IdPCertificate)

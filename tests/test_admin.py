@@ -69,3 +69,12 @@ def test_admin_filters_by_status_and_outcome(staff_client):
     assert "expired" in staff_client.get(url, {"outcome": "failure"}).content.decode()
     url = reverse("admin:sso_ssoprofile_changelist")
     assert staff_client.get(url, {"status": "active"}).status_code == HTTPStatus.OK
+
+
+
+def test_admin_profile_form_takes_an_address_without_scheme_as_https(staff_client):
+    profile = ActiveProfileFactory()
+    page = staff_client.get(reverse("admin:sso_ssoprofile_change", args=[profile.pk]))
+    form = page.context["adminform"].form
+    for name in ["idp_sso_url", "default_redirect_url"]:
+        assert form.fields[name].clean("idp.acme.test/sso") == "https://idp.acme.test/sso"
