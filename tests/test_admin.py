@@ -71,7 +71,6 @@ def test_admin_filters_by_status_and_outcome(staff_client):
     assert staff_client.get(url, {"status": "active"}).status_code == HTTPStatus.OK
 
 
-
 def test_admin_profile_form_takes_an_address_without_scheme_as_https(staff_client):
     profile = ActiveProfileFactory()
     page = staff_client.get(reverse("admin:sso_ssoprofile_change", args=[profile.pk]))
