@@ -224,10 +224,10 @@ def create_profile() -> SSOProfile:
 
 
 def load_profile(sid: str) -> SSOProfile:
-    """The profile as the ACS view loads it, certificates and domains prefetched."""
-    from sso.selectors import profiles_for_sign_in
+    """The profile as the ACS view loads it, with its certificates and domains."""
+    from sso.selectors import profile_for_sign_in
 
-    return profiles_for_sign_in().get(sid=sid)
+    return profile_for_sign_in(sid=sid)
 
 
 # Signed responses -------------------------------------------------------------------------------

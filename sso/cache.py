@@ -1,5 +1,6 @@
-"""Django's Redis cache, with one redis-py client per connection pool instead of one per call,
-and `cache_take`, which reads and removes a key in one step.
+"""Django's Redis cache, with one redis-py client per connection pool instead of one per call;
+`cache_take`, which reads and removes a key in one step; and `LocalLRU`, a bounded cache kept
+in this process.
 
 Django builds a new `redis.Redis` for every cache operation, and building one copies its
 hundreds of response callbacks: half the CPU of a `cache.get`. A redis-py client is safe to
@@ -9,10 +10,16 @@ notices the new process), so each pool keeps one. Used when `CACHE_URL` is a red
 
 from __future__ import annotations
 
-from typing import Any
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
+from typing import Any, Generic, TypeVar
 
 from django.core.cache.backends import redis as django_redis
 from django.core.cache.backends.base import BaseCache
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 
 class RedisCacheClient(django_redis.RedisCacheClient):
@@ -54,3 +61,27 @@ def cache_take(cache: BaseCache, key: str) -> Any:
         return take(key)
     value = cache.get(key)
     return value if value is not None and cache.delete(key) else None
+
+
+class LocalLRU(Generic[K, V]):
+    """A mapping kept in this process, at most `maxsize` entries, the least recently used
+    dropped first; safe to share between threads. For values a key fully determines."""
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self._entries: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: K) -> V | None:
+        with self._lock:
+            value = self._entries.get(key)
+            if value is not None:
+                self._entries.move_to_end(key)
+            return value
+
+    def set(self, key: K, value: V) -> None:
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.maxsize:
+                self._entries.popitem(last=False)

@@ -22,6 +22,10 @@ def new_verification_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+def new_trust_revision() -> str:
+    return secrets.token_hex(16)
+
+
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
@@ -206,6 +210,13 @@ class SSOProfile(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    trust_revision = models.CharField(
+        max_length=32,
+        default=new_trust_revision,
+        editable=False,
+        help_text="Drawn anew by the database whenever a certificate or trusted domain of the "
+        "profile is added, changed or removed (migration 0005): the ACS caches them by it.",
+    )
 
     class Meta:
         ordering = ["organization", "name"]

@@ -7,9 +7,10 @@ import hashlib
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
+from sso.cache import LocalLRU
 from sso.models import (
     AuditEvent,
     IdPCertificate,
@@ -36,32 +37,55 @@ def profile_get_by_sid(*, sid: str) -> SSOProfile:
     return SSOProfile.objects.select_related("organization").get(sid=sid)
 
 
-def profiles_for_sign_in() -> QuerySet[SSOProfile]:
-    """Profiles as the ACS reads them: only the columns a login uses (its SP config is built
-    from them), with the certificates that verify it and the domains it may sign in. The other
-    columns serve the admin's pages, and an ORM row costs in proportion to its columns."""
-    return SSOProfile.objects.only(
-        "sid",
-        "organization_id",
-        "name",
-        "idp_issuer",
-        "idp_sso_url",
-        "default_redirect_url",
-        "allow_idp_initiated",
-        "jit_provisioning",
-        "jit_role",
-        "status",
-        "updated_at",
-    ).prefetch_related(
-        Prefetch(
-            "certificates",
-            IdPCertificate.objects.only("profile_id", "pem", "fingerprint_sha256"),
-        ),
-        Prefetch(
-            "domains",
-            TrustedDomain.objects.only("profile_id", "domain", "verification_state"),
-        ),
-    )
+_SIGN_IN_FIELDS = (
+    "sid",
+    "organization_id",
+    "name",
+    "idp_issuer",
+    "idp_sso_url",
+    "default_redirect_url",
+    "allow_idp_initiated",
+    "jit_provisioning",
+    "jit_role",
+    "status",
+    "updated_at",
+    "trust_revision",
+)
+_TRUST_ROWS: LocalLRU[tuple[int, str], dict[str, QuerySet]] = LocalLRU(maxsize=1024)
+
+
+def profile_for_sign_in(*, sid: str) -> SSOProfile | None:
+    """The profile as the ACS reads it, with the certificates that verify its logins and the
+    domains it may sign in (`profile.certificates.all()`, `profile.domains.all()`); or None.
+
+    Its row is read on every call, only the columns a login uses (its SP config is built from
+    them; an ORM row costs in proportion to its columns). Its certificates and domains are read
+    once per trust revision, which the database draws anew with every change to them (migration
+    0005), and are then shared, read-only, by every login of this process.
+    """
+    try:
+        profile = SSOProfile.objects.only(*_SIGN_IN_FIELDS).get(sid=sid)
+    except SSOProfile.DoesNotExist:
+        return None
+    key = (profile.pk, profile.trust_revision)
+    trust_rows = _TRUST_ROWS.get(key)
+    if trust_rows is None:
+        prefetch_related_objects(
+            [profile],
+            Prefetch(
+                "certificates",
+                IdPCertificate.objects.only("profile_id", "pem", "fingerprint_sha256"),
+            ),
+            Prefetch(
+                "domains",
+                TrustedDomain.objects.only("profile_id", "domain", "verification_state"),
+            ),
+        )
+        # Read after the row, so never older than the revision they are kept under.
+        _TRUST_ROWS.set(key, dict(profile._prefetched_objects_cache))
+    else:
+        profile._prefetched_objects_cache = dict(trust_rows)
+    return profile
 
 
 def profiles_for_organization(*, organization: Organization) -> QuerySet[SSOProfile]:

@@ -1,4 +1,5 @@
-"""The Redis cache: one redis-py client per connection pool; `cache_take` gives a value once."""
+"""The Redis cache: one redis-py client per connection pool; `cache_take` gives a value once;
+`LocalLRU` keeps what was used last."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 
-from sso.cache import RedisCache, cache_take
+from sso.cache import LocalLRU, RedisCache, cache_take
 
 
 def test_one_client_per_pool_is_built_once():
@@ -56,3 +57,14 @@ def test_take_is_one_getdel_with_redis():
     before = getdel_calls()
     assert cache_take(cache, "sso:test-take-once") == 1
     assert getdel_calls() == before + 1
+
+
+def test_local_lru_drops_the_least_recently_used_first():
+    lru: LocalLRU[str, int] = LocalLRU(maxsize=2)
+    lru.set("a", 1)
+    lru.set("b", 2)
+    assert lru.get("a") == 1  # "b" is now the least recently used
+
+    lru.set("c", 3)
+
+    assert (lru.get("a"), lru.get("b"), lru.get("c")) == (1, None, 3)

@@ -10,10 +10,19 @@ from django.test import Client
 from django.urls import reverse
 from lxml import etree
 
-from sso.models import LoginEvent, LoginOutcome, Membership, ProfileStatus, Role, User
+from sso.models import (
+    LoginEvent,
+    LoginOutcome,
+    Membership,
+    ProfileStatus,
+    Role,
+    TrustedDomain,
+    User,
+)
 from sso.saml.config import sp_acs_url
 from tests.factories import (
     ActiveProfileFactory,
+    IdPCertificateFactory,
     MembershipFactory,
     TrustedDomainFactory,
     UserFactory,
@@ -177,13 +186,36 @@ def test_acs_email_lookup_is_case_insensitive(client, profile, idp, spec):
     assert last_event().user == user
 
 
-@pytest.mark.parametrize(("existing_member", "queries"), [(False, 22), (True, 14)])
+def sign_in_once(client: Client, profile, idp: TestIdP, spec: ResponseSpec, email: str) -> None:
+    request_id = start_login(client, profile)
+    spec = spec.replace(
+        response_id=new_id(), assertion_id=new_id(), in_response_to=request_id, email=email
+    )
+    xml = idp.signxml_response(spec)
+    assert post_response(client, profile, xml).status_code == HTTPStatus.FOUND
+
+
+@pytest.mark.parametrize(
+    ("existing_member", "profile_seen_before", "queries"),
+    [(False, False, 22), (True, False, 14), (False, True, 20), (True, True, 12)],
+)
 def test_acs_successful_login_has_fixed_query_count(
-    client, profile, idp, spec, django_assert_num_queries, existing_member, queries
+    client,
+    profile,
+    idp,
+    spec,
+    django_assert_num_queries,
+    existing_member,
+    profile_seen_before,
+    queries,
 ):
+    """A profile's certificates and domains are read at its first login, then only again
+    after they change (tests/test_selectors.py)."""
     if existing_member:
         user = UserFactory(email="grace@acme.test", first_name="Grace", last_name="Hopper")
         MembershipFactory(user=user, organization=profile.organization)
+    if profile_seen_before:
+        sign_in_once(Client(), profile, idp, spec, email="ada@acme.test")
     request_id = start_login(client, profile)
     xml = idp.signxml_response(spec.replace(in_response_to=request_id))
 
@@ -191,6 +223,30 @@ def test_acs_successful_login_has_fixed_query_count(
         response = post_response(client, profile, xml)
 
     assert response.status_code == HTTPStatus.FOUND
+
+
+def test_acs_certificate_replaced_between_logins_is_honoured_at_once(
+    client, profile, idp, spec, foreign_keys
+):
+    sign_in_once(Client(), profile, idp, spec, email="ada@acme.test")
+    profile.certificates.all().delete()
+    IdPCertificateFactory(profile=profile, pem=foreign_keys.certificate_pem)
+
+    request_id = start_login(client, profile)
+    xml = idp.signxml_response(spec.replace(in_response_to=request_id))
+    assert_refused(post_response(client, profile, xml), "signature_invalid")
+
+    rotated = TestIdP(foreign_keys, entity_id=profile.idp_issuer)
+    sign_in_once(client, profile, rotated, spec, email="grace@acme.test")
+
+
+def test_acs_domain_removed_between_logins_is_honoured_at_once(client, profile, idp, spec):
+    sign_in_once(Client(), profile, idp, spec, email="ada@acme.test")
+    TrustedDomain.objects.filter(profile=profile).delete()
+
+    request_id = start_login(client, profile)
+    xml = idp.signxml_response(spec.replace(in_response_to=request_id))
+    assert_refused(post_response(client, profile, xml), "domain_not_trusted")
 
 
 def test_acs_clock_skew_within_allowance_is_accepted(client, profile, idp, spec):

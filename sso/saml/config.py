@@ -6,8 +6,6 @@ ACS URL, key pair and single trusted IdP, so the config is always built per prof
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from functools import lru_cache
 from xml.sax.saxutils import escape, quoteattr
 
@@ -21,6 +19,7 @@ from saml2.saml import NAMEID_FORMAT_EMAILADDRESS
 from saml2.sigver import RSASigner, get_xmlsec_binary
 from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
+from sso.cache import LocalLRU
 from sso.crypto import certificate_body, decrypt_private_key
 from sso.models import SSOProfile
 from sso.saml.backend import ReceivedDocument
@@ -65,9 +64,7 @@ def idp_metadata_xml(profile: SSOProfile) -> str:
     )
 
 
-_CONFIGS: OrderedDict[tuple, SPConfig] = OrderedDict()
-_CONFIGS_LOCK = threading.Lock()
-_CONFIGS_MAX = 512
+_CONFIGS: LocalLRU[tuple, SPConfig] = LocalLRU(maxsize=512)
 
 
 def _config_version(profile: SSOProfile, allow_unsolicited: bool) -> tuple:
@@ -90,16 +87,10 @@ def sp_config_for(profile: SSOProfile, *, allow_unsolicited: bool = False) -> SP
     pysaml2 only reads a config after loading it; each profile gets its own.
     """
     key = _config_version(profile, allow_unsolicited)
-    with _CONFIGS_LOCK:
-        config = _CONFIGS.get(key)
-        if config is not None:
-            _CONFIGS.move_to_end(key)
-            return config
-    config = _build_sp_config(profile, allow_unsolicited=allow_unsolicited)
-    with _CONFIGS_LOCK:
-        _CONFIGS[key] = config
-        while len(_CONFIGS) > _CONFIGS_MAX:
-            _CONFIGS.popitem(last=False)
+    config = _CONFIGS.get(key)
+    if config is None:
+        config = _build_sp_config(profile, allow_unsolicited=allow_unsolicited)
+        _CONFIGS.set(key, config)
     return config
 
 

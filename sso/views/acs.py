@@ -7,8 +7,8 @@ import logging
 from django.conf import settings
 from django.contrib import auth
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404, render
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
@@ -66,7 +66,9 @@ def refusal_response(
 @method_decorator([csrf_exempt, never_cache], name="dispatch")
 class AssertionConsumerServiceView(Saml2AssertionConsumerServiceView):
     def post(self, request: HttpRequest, sid: str) -> HttpResponse:  # type: ignore[override]
-        profile = get_object_or_404(selectors.profiles_for_sign_in(), sid=sid)
+        profile = selectors.profile_for_sign_in(sid=sid)
+        if profile is None:
+            raise Http404("No such SSO profile.")
         token = request.COOKIES.get(settings.SSO_REQUEST_COOKIE_NAME)
         test = pending_test_find(
             relay_state=request.POST.get("RelayState", ""), sid=sid, token=token
