@@ -13,6 +13,8 @@ from sso.models import User
 if TYPE_CHECKING:
     from sso.saml.acs import VerifiedLogin
 
+SSO_BACKEND = "sso.backends.ProfileSaml2Backend"  # as AUTHENTICATION_BACKENDS names it
+
 
 class ProfileSaml2Backend(Saml2Backend):
     """Signs in the person a verified assertion names, under the profile's organization policy.

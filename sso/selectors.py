@@ -93,7 +93,10 @@ def profiles_for_organization(*, organization: Organization) -> QuerySet[SSOProf
 
 
 def user_get_by_email(*, email: str) -> User | None:
-    return User.objects.with_email(email).first()
+    try:
+        return User.objects.with_email(email).get()  # unique, case-insensitively
+    except User.DoesNotExist:
+        return None
 
 
 def membership_get(*, user: User, organization: Organization) -> Membership | None:

@@ -11,9 +11,10 @@ a stored session still gets a new key at sign-in, as with Django's store.
 
 from __future__ import annotations
 
-from django.contrib.sessions.backends.base import VALID_KEY_CHARS
+import base64
+import os
+
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
-from django.utils.crypto import get_random_string
 
 
 class SessionStore(DatabaseSessionStore):
@@ -39,8 +40,10 @@ class SessionStore(DatabaseSessionStore):
         self._written = serialized
 
     def _get_new_session_key(self) -> str:
-        # 32 characters of 36: a collision is refused by the primary key and create() retries.
-        return get_random_string(32, VALID_KEY_CHARS)
+        # 160 random bits as 32 characters of base32 (a-z, 2-7: valid key characters), drawn
+        # at once rather than per character; a collision is refused by the primary key and
+        # create() retries.
+        return base64.b32encode(os.urandom(20)).decode().lower()
 
     async def _aget_new_session_key(self) -> str:
         return self._get_new_session_key()

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.sessions.backends.base import VALID_KEY_CHARS
 from django.contrib.sessions.models import Session
 from django.db import connection
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 
-from sso import session_store
 from sso.session_store import SessionStore
 
 pytestmark = pytest.mark.django_db
@@ -71,7 +71,7 @@ def test_key_collision_is_retried(monkeypatch):
     taken["x"] = 1
     taken.save()
     keys = iter([taken.session_key, "k" * 32])
-    monkeypatch.setattr(session_store, "get_random_string", lambda length, chars: next(keys))
+    monkeypatch.setattr(SessionStore, "_get_new_session_key", lambda self: next(keys))
 
     session = SessionStore()
     session["_auth_user_id"] = "1"
@@ -79,6 +79,14 @@ def test_key_collision_is_retried(monkeypatch):
 
     assert session.session_key == "k" * 32
     assert SessionStore(taken.session_key)["x"] == 1
+
+
+def test_new_keys_are_32_valid_characters_and_never_repeat():
+    keys = {SessionStore()._get_new_session_key() for _ in range(1000)}
+
+    assert len(keys) == 1000
+    assert all(len(key) == 32 and set(key) <= set(VALID_KEY_CHARS) for key in keys)
+    assert SessionStore()._validate_session_key(keys.pop())
 
 
 def test_login_through_the_middleware_leaves_one_row(rf: RequestFactory, django_user_model):

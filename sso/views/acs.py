@@ -16,6 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from djangosaml2.views import AssertionConsumerServiceView as Saml2AssertionConsumerServiceView
 
 from sso import selectors, services
+from sso.backends import SSO_BACKEND, ProfileSaml2Backend
 from sso.models import LoginOutcome, SSOProfile, User
 from sso.reasons import LoginRefused, Reason
 from sso.saml.acs import VerifiedLogin, verify_response
@@ -133,7 +134,7 @@ class AssertionConsumerServiceView(Saml2AssertionConsumerServiceView):
     @staticmethod
     def _sign_in(request: HttpRequest, login: VerifiedLogin) -> User:
         try:
-            user = auth.authenticate(request, sso_login=login)
+            user = ProfileSaml2Backend().authenticate(request, sso_login=login)
             if user is None:
                 raise LoginRefused(Reason.USER_INACTIVE)
         except LoginRefused as refusal:
@@ -151,7 +152,7 @@ class AssertionConsumerServiceView(Saml2AssertionConsumerServiceView):
             client_ip=_client_ip(request),
             detail={"initiated_by": "sp" if login.pending else "idp"},
         )
-        auth.login(request, user)
+        auth.login(request, user, backend=SSO_BACKEND)
         request.session[SESSION_PROFILE_KEY] = login.profile.sid
         request.session.save()  # in this transaction; the response does not write it again
         return user
