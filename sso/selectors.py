@@ -61,7 +61,8 @@ def profile_for_sign_in(*, sid: str) -> SSOProfile | None:
     Its row is read on every call, only the columns a login uses (its SP config is built from
     them; an ORM row costs in proportion to its columns). Its certificates and domains are read
     once per trust revision, which the database draws anew with every change to them (migration
-    0005), and are then shared, read-only, by every login of this process.
+    0005), and are then shared, read-only, by every login of this process (a row's own
+    `.profile` is the instance that first read it: use the profile returned here instead).
     """
     try:
         profile = SSOProfile.objects.only(*_SIGN_IN_FIELDS).get(sid=sid)
@@ -84,6 +85,8 @@ def profile_for_sign_in(*, sid: str) -> SSOProfile | None:
         # Read after the row, so never older than the revision they are kept under.
         _TRUST_ROWS.set(key, dict(profile._prefetched_objects_cache))
     else:
+        # Where Django keeps prefetched rows, and where `.all()` finds them; it has no public
+        # way to hand rows read earlier to a new instance.
         profile._prefetched_objects_cache = dict(trust_rows)
     return profile
 
