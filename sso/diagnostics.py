@@ -171,6 +171,7 @@ DETAIL_LABELS = {
     "clock_difference_seconds": "Clock difference (s)",
     "seconds_late": "Seconds late",
     "initiated_by": "Initiated by",
+    "verified_with": "Verified with the certificate (SHA-256)",
 }
 
 

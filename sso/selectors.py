@@ -16,6 +16,7 @@ from sso.models import (
     IdPCertificate,
     Invitation,
     LoginEvent,
+    LoginOutcome,
     Membership,
     Organization,
     ProfileStatus,
@@ -89,6 +90,31 @@ def profile_for_sign_in(*, sid: str) -> SSOProfile | None:
         # way to hand rows read earlier to a new instance.
         profile._prefetched_objects_cache = dict(trust_rows)
     return profile
+
+
+CERTIFICATE_USE_DAYS = 30
+
+
+def certificates_last_used(*, profile: SSOProfile) -> dict[str, dt.datetime]:
+    """When each of the profile's certificates last verified a sign-in (connection tests
+    aside), by SHA-256 fingerprint; only within the last CERTIFICATE_USE_DAYS days."""
+    since = timezone.now() - dt.timedelta(days=CERTIFICATE_USE_DAYS)
+    last_used = {}
+    for certificate in profile.certificates.all():
+        latest = (
+            LoginEvent.objects.filter(
+                profile=profile,
+                outcome=LoginOutcome.SUCCESS,
+                is_test=False,
+                created_at__gte=since,
+                detail__verified_with=certificate.fingerprint_sha256,
+            )
+            .values_list("created_at", flat=True)
+            .first()  # the newest: login events are ordered newest first
+        )
+        if latest is not None:
+            last_used[certificate.fingerprint_sha256] = latest
+    return last_used
 
 
 def profiles_for_organization(*, organization: Organization) -> QuerySet[SSOProfile]:

@@ -56,6 +56,11 @@ MESSAGES = {
         "Remove the older one first."
     ),
     "certificate_last": "A configured profile needs a signing certificate; add the new one first.",
+    "certificate_in_use": (
+        "This certificate verified a sign-in on %(last_used)s: your IdP may still sign with it, "
+        "and once it is removed those sign-ins are refused. Check which certificate your IdP "
+        "signs with first."
+    ),
     "not_tested": "Test the connection successfully before turning the profile on.",
     "not_configured": "Enter the Issuer, single sign-on URL and signing certificate first.",
     "domain_verified_elsewhere": (
@@ -314,17 +319,31 @@ def profile_configure(
 
 
 def profile_remove_certificate(
-    *, profile: SSOProfile, actor: User | None, fingerprint: str
+    *, profile: SSOProfile, actor: User | None, fingerprint: str, confirmed: bool = False
 ) -> None:
+    """Stop trusting one of the profile's certificates.
+
+    Refused for the last certificate of a tested or active profile; and, unless `confirmed`,
+    for a certificate that verified a sign-in lately (code "certificate_in_use").
+    """
     certificates = list(IdPCertificate.objects.filter(profile=profile))
     target = next((c for c in certificates if c.fingerprint_sha256 == fingerprint), None)
     if target is None:
         return
     if len(certificates) == 1 and profile.status in (ProfileStatus.TESTED, ProfileStatus.ACTIVE):
         raise _error("certificate", "certificate_last")
+    last_used = selectors.certificates_last_used(profile=profile).get(fingerprint)
+    if last_used is not None and not confirmed:
+        raise _error(
+            "certificate",
+            "certificate_in_use",
+            last_used=f"{last_used.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC",
+        )
     with transaction.atomic():
         target.delete()
         changes: dict[str, Any] = {"certificate_removed": fingerprint}
+        if last_used is not None:
+            changes["certificate_last_used"] = last_used.isoformat()
         new_status = _status_after_change(profile=profile, connection_changed=True)
         if new_status != profile.status:
             changes["status"] = [profile.status, new_status]

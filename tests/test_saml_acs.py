@@ -138,7 +138,10 @@ def test_acs_idp_initiated_login_allowed_by_profile_signs_in(
     assert response.status_code == HTTPStatus.FOUND
     assert response["Location"] == "https://app.acme.test/home"
     assert response.wsgi_request.user.email == "grace@acme.test"
-    assert last_event().detail == {"initiated_by": "idp"}
+    assert last_event().detail == {
+        "initiated_by": "idp",
+        "verified_with": profile.certificates.get().fingerprint_sha256,
+    }
 
 
 def test_acs_idp_initiated_relay_state_used_only_when_same_origin_path(client, profile, idp, spec):
@@ -238,6 +241,20 @@ def test_acs_certificate_replaced_between_logins_is_honoured_at_once(
 
     rotated = TestIdP(foreign_keys, entity_id=profile.idp_issuer)
     sign_in_once(client, profile, rotated, spec, email="grace@acme.test")
+
+
+@pytest.mark.parametrize("signed_by", ["first", "second"])
+def test_acs_login_event_names_the_certificate_that_verified_it(
+    client, profile, idp, spec, foreign_keys, signed_by
+):
+    second = IdPCertificateFactory(profile=profile, pem=foreign_keys.certificate_pem)
+    first = profile.certificates.exclude(pk=second.pk).get()
+    signer = idp if signed_by == "first" else TestIdP(foreign_keys, entity_id=profile.idp_issuer)
+
+    sign_in_once(client, profile, signer, spec, email="grace@acme.test")
+
+    expected = first if signed_by == "first" else second
+    assert last_event().detail["verified_with"] == expected.fingerprint_sha256
 
 
 def test_acs_domain_removed_between_logins_is_honoured_at_once(client, profile, idp, spec):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
+from django.utils import timezone
 
 from sso import selectors, services
 from sso.crypto import decrypt_private_key, reencrypt_private_key
@@ -13,6 +16,7 @@ from sso.models import (
     AuditAction,
     AuditEvent,
     IdPCertificate,
+    LoginOutcome,
     ProfileStatus,
     SSOProfile,
     TrustedDomain,
@@ -21,6 +25,8 @@ from sso.models import (
 from sso.validators import parse_certificate
 from tests.factories import (
     ActiveProfileFactory,
+    IdPCertificateFactory,
+    LoginEventFactory,
     MembershipFactory,
     OrganizationFactory,
     SSOProfileFactory,
@@ -186,6 +192,70 @@ def test_profile_remove_certificate_of_draft_and_refuse_last_of_active(certifica
     with pytest.raises(ValidationError):
         services.profile_remove_certificate(profile=active, actor=None, fingerprint=fingerprint)
     assert active.certificates.count() == 1
+
+
+def _profile_rotating_to(keys: KeyPair) -> tuple[SSOProfile, str]:
+    """An active profile trusting its first certificate and a new one; the first's fingerprint."""
+    profile = ActiveProfileFactory()
+    old = profile.certificates.get().fingerprint_sha256
+    IdPCertificateFactory(profile=profile, pem=keys.certificate_pem)
+    return profile, old
+
+
+def test_profile_remove_certificate_that_verified_a_recent_sign_in_needs_confirmation(
+    foreign_keys,
+):
+    profile, old = _profile_rotating_to(foreign_keys)
+    LoginEventFactory(profile=profile, detail={"verified_with": old})
+
+    with pytest.raises(ValidationError) as caught:
+        services.profile_remove_certificate(profile=profile, actor=None, fingerprint=old)
+    assert field_codes(caught) == {"certificate": ["certificate_in_use"]}
+    assert "verified a sign-in on 20" in caught.value.messages[0]
+    assert profile.certificates.count() == 2
+
+    services.profile_remove_certificate(
+        profile=profile, actor=None, fingerprint=old, confirmed=True
+    )
+    assert not profile.certificates.filter(fingerprint_sha256=old).exists()
+    assert AuditEvent.objects.get(changes__certificate_removed=old).changes["certificate_last_used"]
+
+
+def test_profile_remove_certificate_unused_lately_needs_no_confirmation(foreign_keys):
+    profile, old = _profile_rotating_to(foreign_keys)
+    long_ago = timezone.now() - dt.timedelta(days=selectors.CERTIFICATE_USE_DAYS + 1)
+    LoginEventFactory(profile=profile, detail={"verified_with": old}, created_at=long_ago)
+    LoginEventFactory(profile=profile, detail={"verified_with": old}, is_test=True)
+    LoginEventFactory(
+        profile=profile,
+        detail={"verified_with": old},
+        outcome=LoginOutcome.FAILURE,
+        reason="user_inactive",
+    )
+    LoginEventFactory(detail={"verified_with": old})  # another profile trusting the same key
+
+    services.profile_remove_certificate(profile=profile, actor=None, fingerprint=old)
+
+    assert not profile.certificates.filter(fingerprint_sha256=old).exists()
+
+
+def test_certificates_last_used_gives_each_certificate_its_newest_sign_in(foreign_keys):
+    profile, old = _profile_rotating_to(foreign_keys)
+    new = profile.certificates.exclude(fingerprint_sha256=old).get().fingerprint_sha256
+    now = timezone.now()
+    for minutes, fingerprint in [(60, old), (5, old), (30, new), (1, "")]:
+        LoginEventFactory(
+            profile=profile,
+            detail={"verified_with": fingerprint},
+            created_at=now - dt.timedelta(minutes=minutes),
+        )
+
+    last_used = selectors.certificates_last_used(profile=profile)
+
+    assert last_used == {
+        old: now - dt.timedelta(minutes=5),
+        new: now - dt.timedelta(minutes=30),
+    }
 
 
 def test_profile_activate_requires_test_or_audited_override(certificate_pem):

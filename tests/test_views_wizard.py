@@ -20,6 +20,7 @@ from sso.models import AuditAction, AuditEvent, ProfileStatus, Role, SSOProfile
 from tests.factories import (
     ActiveProfileFactory,
     IdPCertificateFactory,
+    LoginEventFactory,
     MembershipFactory,
     SSOProfileFactory,
     TrustedDomainFactory,
@@ -342,6 +343,32 @@ def test_remove_certificate(admin_client, draft, certificate_pem):
     draft.refresh_from_db()
     assert draft.status == ProfileStatus.DRAFT
     assert AuditEvent.objects.filter(changes__certificate_removed=fingerprint).exists()
+
+
+def test_remove_certificate_that_verified_a_recent_sign_in_asks_first(
+    admin_client, draft, certificate_pem
+):
+    url = reverse("sso:wizard_idp_metadata", args=[draft.sid])
+    newer = KeyPair.generate("Newer", days=800).certificate_pem
+    admin_client.post(url, settings_data(certificate_pem, additional_certificate=newer))
+    old = draft.certificates.get(pem=certificate_pem).fingerprint_sha256
+    LoginEventFactory(profile=draft, detail={"verified_with": old})
+    remove = reverse("sso:wizard_certificate_remove", args=[draft.sid])
+
+    page = admin_client.get(url).content.decode()
+    asked = admin_client.post(remove, {"fingerprint": old})
+
+    assert page.count('data-testid="certificate-last-used"') == 2
+    assert "Not in the last 30 days" in page  # the newer one
+    assert asked.status_code == HTTPStatus.OK
+    assert "Remove a certificate in use?" in asked.content.decode()
+    assert old in asked.content.decode()
+    assert draft.certificates.count() == 2
+
+    confirmed = admin_client.post(remove, {"fingerprint": old, "confirm": "yes"})
+
+    assert confirmed["Location"] == url
+    assert not draft.certificates.filter(fingerprint_sha256=old).exists()
 
 
 def test_test_step_of_draft_redirects_to_idp_metadata(admin_client, draft):

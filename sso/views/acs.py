@@ -150,7 +150,10 @@ class AssertionConsumerServiceView(Saml2AssertionConsumerServiceView):
             assertion_id=login.assertion_id,
             in_response_to=login.in_response_to,
             client_ip=_client_ip(request),
-            detail={"initiated_by": "sp" if login.pending else "idp"},
+            detail={
+                "initiated_by": "sp" if login.pending else "idp",
+                "verified_with": login.verifying_certificate,
+            },
         )
         auth.login(request, user, backend=SSO_BACKEND)
         request.session[SESSION_PROFILE_KEY] = login.profile.sid

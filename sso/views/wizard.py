@@ -194,14 +194,19 @@ class IdPMetadataStepView(WizardMixin, View):
         imported: bool = False,
     ) -> HttpResponse:
         context = self.wizard_context(profile, "idp-metadata")
+        last_used = selectors.certificates_last_used(profile=profile)
         context.update(
             {
                 "form": form,
                 "import_form": import_form,
                 "imported": imported,
-                "certificates": sorted(
-                    profile.certificates.all(), key=lambda c: c.not_after, reverse=True
-                ),
+                "certificates": [
+                    (certificate, last_used.get(certificate.fingerprint_sha256))
+                    for certificate in sorted(
+                        profile.certificates.all(), key=lambda c: c.not_after, reverse=True
+                    )
+                ],
+                "certificate_use_days": selectors.CERTIFICATE_USE_DAYS,
             }
         )
         return render(self.request, self.template_name, context, status=status)
@@ -264,13 +269,24 @@ class LoginEventDetailView(WizardMixin, View):
 
 
 class CertificateRemoveView(WizardMixin, View):
+    """Removes a certificate; one that verified sign-ins lately only once the admin confirms."""
+
     def post(self, request: HttpRequest, sid: str) -> HttpResponse:
         profile = self.get_profile(sid)
+        fingerprint = request.POST.get("fingerprint", "")
         try:
             services.profile_remove_certificate(
-                profile=profile, actor=request.user, fingerprint=request.POST.get("fingerprint", "")
+                profile=profile,
+                actor=request.user,
+                fingerprint=fingerprint,
+                confirmed=request.POST.get("confirm") == "yes",
             )
         except ValidationError as error:
+            if any(e.code == "certificate_in_use" for e in error.error_dict["certificate"]):
+                context = self.admin_context(
+                    profile=profile, fingerprint=fingerprint, warning=" ".join(error.messages)
+                )
+                return render(request, "sso/wizard/certificate_remove.html", context)
             messages.error(request, " ".join(error.messages))
         else:
             messages.success(request, "Certificate removed.")

@@ -134,7 +134,10 @@ def test_login_page_signs_in_through_sso_and_with_password(
     assert event is not None
     assert (event.outcome, event.reason) == (LoginOutcome.SUCCESS, "ok"), _event(event)
     assert event.in_response_to == request_id
-    assert event.detail == {"initiated_by": "sp"}
+    assert event.detail == {
+        "initiated_by": "sp",
+        "verified_with": event.profile.certificates.get().fingerprint_sha256,
+    }
     expect(page.locator(".topbar .who")).to_have_text("grace@acme.test")
     expect(page.locator("body")).to_contain_text("grace@acme.test")
     shot(page, "login-sso-2-console")

@@ -11,7 +11,12 @@ from pytest_django.live_server_helper import LiveServer
 
 from sso import services
 from sso.models import ProfileStatus, Role, SSOProfile
-from tests.factories import MembershipFactory
+from tests.factories import (
+    ActiveProfileFactory,
+    IdPCertificateFactory,
+    LoginEventFactory,
+    MembershipFactory,
+)
 from tests.fixtures.browser import LogIn, Shot
 from tests.fixtures.idp import KeyPair
 
@@ -168,6 +173,37 @@ def test_keyboard_focus_order_on_idp_metadata_step(page: Page, log_in: LogIn) ->
     assert _focused_name(page) == "idp_sso_url"
     page.keyboard.press("Shift+Tab")
     assert _focused_name(page) == "idp_issuer"
+
+
+def test_admin_removing_the_certificate_in_use_is_asked_first(
+    page: Page, shot: Shot, idp_keys: KeyPair, log_in: LogIn
+) -> None:
+    membership = MembershipFactory(role=Role.ADMIN)
+    profile = ActiveProfileFactory(organization=membership.organization)
+    old = profile.certificates.get()
+    rotated = KeyPair.generate("Rotated", days=800)
+    IdPCertificateFactory(profile=profile, pem=rotated.certificate_pem)
+    LoginEventFactory(profile=profile, detail={"verified_with": old.fingerprint_sha256})
+    log_in(page, membership.user.email)
+
+    page.goto(f"/admin-center/sso/{profile.sid}/idp-metadata/")
+    used = page.get_by_test_id("certificate-last-used")
+    expect(used.nth(0)).to_have_text("Not in the last 30 days")  # the newer, listed first
+    expect(used.nth(1)).to_contain_text(" UTC")
+    shot(page, "certificate-1-last-used")
+    page.get_by_test_id("saved-certificate").nth(1).get_by_role("button", name="Remove").click()
+
+    expect(page.get_by_role("heading")).to_have_text("Remove a certificate in use?")
+    expect(page.get_by_role("alert")).to_contain_text("your IdP may still sign with it")
+    shot(page, "certificate-2-asked")
+    page.get_by_role("link", name="Keep it").click()
+    expect(page.get_by_test_id("saved-certificate")).to_have_count(2)
+
+    page.get_by_test_id("saved-certificate").nth(1).get_by_role("button", name="Remove").click()
+    page.get_by_role("button", name="Remove anyway").click()
+    expect(page.get_by_text("Certificate removed.")).to_be_visible()
+    expect(page.get_by_test_id("saved-certificate")).to_have_count(1)
+    assert not profile.certificates.filter(pk=old.pk).exists()
 
 
 def _focused_name(page: Page) -> str:

@@ -178,7 +178,12 @@ def test_admin_sets_up_sso_with_a_real_idp_and_people_sign_in(
     page.get_by_role("link", name="Back", exact=True).click()
     saved = page.get_by_test_id("saved-certificate")
     expect(saved).to_have_count(2)
+    in_use = saved.filter(has_text=idp_fingerprint).get_by_test_id("certificate-last-used")
+    expect(in_use).to_contain_text(" UTC")  # Grace's login a moment ago
     saved.filter(has_text=idp_fingerprint).get_by_role("button", name="Remove", exact=True).click()
+    # The admin is asked before it goes.
+    expect(page.get_by_role("alert")).to_contain_text("your IdP may still sign with it")
+    page.get_by_role("button", name="Remove anyway").click()
     expect(page.get_by_text("Certificate removed.")).to_be_visible()
     expect(saved).to_have_count(1)
     expect(saved).to_contain_text(wrong.fingerprint_sha256)
