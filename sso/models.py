@@ -397,6 +397,8 @@ class AuditAction(models.TextChoices):
     DOMAIN_VERIFIED = "domain_verified", "Domain verified"
     SSO_ENFORCEMENT_CHANGED = "sso_enforcement_changed", "SSO enforcement changed"
     MEMBER_INVITED = "member_invited", "Person invited"
+    INVITATION_RESENT = "invitation_resent", "Invitation sent again"
+    INVITATION_REVOKED = "invitation_revoked", "Invitation revoked"
     INVITATION_ACCEPTED = "invitation_accepted", "Invitation accepted"
     MEMBER_ROLE_CHANGED = "member_role_changed", "Role changed"
     MEMBER_REMOVED = "member_removed", "Person removed"

@@ -292,5 +292,6 @@ def invitation_for_token(*, token: str) -> Invitation | None:
     return Invitation.objects.select_related("organization").filter(token_digest=digest).first()
 
 
-def pending_invitations_for(*, organization: Organization) -> QuerySet[Invitation]:
-    return organization.invitations.filter(accepted_at=None, expires_at__gt=timezone.now())
+def open_invitations_for(*, organization: Organization) -> QuerySet[Invitation]:
+    """Invitations nobody accepted yet, expired ones included: an admin may send them again."""
+    return organization.invitations.filter(accepted_at=None)

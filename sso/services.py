@@ -866,18 +866,65 @@ def invitation_create(
             action=AuditAction.MEMBER_INVITED,
             changes={"person": email, "role": role},
         )
+    return invitation, _invitation_send(invitation=invitation, actor=actor, token=token)
+
+
+def _invitation_send(*, invitation: Invitation, actor: User | None, token: str) -> str:
+    """Email the invitation's link; returns it, to be shown once."""
+    organization = invitation.organization
     link = settings.SSO_PUBLIC_BASE_URL + reverse("sso:invitation_accept", args=[token])
     send_mail(
         subject=f"You are invited to {organization.name}",
         message=(
             f"{actor.email if actor else 'An administrator'} invited you to join "
-            f"{organization.name} as {Role(role).label.lower()}.\n\nAccept the invitation "
-            f"(valid for {INVITATION_DAYS} days, usable once):\n{link}\n"
+            f"{organization.name} as {Role(invitation.role).label.lower()}.\n\nAccept the "
+            f"invitation (valid for {INVITATION_DAYS} days, usable once):\n{link}\n"
         ),
         from_email=None,
-        recipient_list=[email],
+        recipient_list=[invitation.email],
     )
-    return invitation, link
+    return link
+
+
+def _invitation_open(invitation: Invitation) -> Invitation:
+    """The invitation, locked for this transaction; refused once it was accepted."""
+    locked = Invitation.objects.select_for_update().filter(pk=invitation.pk).first()
+    if locked is None or locked.accepted_at is not None:
+        raise ValidationError(
+            "This invitation was already accepted or revoked.", code="invitation_used"
+        )
+    return locked
+
+
+def invitation_resend(*, invitation: Invitation, actor: User | None) -> tuple[Invitation, str]:
+    """A new link for an invitation nobody accepted, expired or not, valid for another
+    INVITATION_DAYS days; the old link stops working. Returns the invitation and the link."""
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        locked = _invitation_open(invitation)
+        locked.token_digest = _token_digest(token)
+        locked.expires_at = timezone.now() + dt.timedelta(days=INVITATION_DAYS)
+        locked.save(update_fields=["token_digest", "expires_at"])
+        audit_record(
+            organization=locked.organization,
+            actor=actor,
+            action=AuditAction.INVITATION_RESENT,
+            changes={"person": locked.email, "role": locked.role},
+        )
+    return locked, _invitation_send(invitation=locked, actor=actor, token=token)
+
+
+def invitation_revoke(*, invitation: Invitation, actor: User | None) -> None:
+    """Withdraw an invitation nobody accepted: its link stops working."""
+    with transaction.atomic():
+        locked = _invitation_open(invitation)
+        locked.delete()
+        audit_record(
+            organization=locked.organization,
+            actor=actor,
+            action=AuditAction.INVITATION_REVOKED,
+            changes={"person": locked.email, "role": locked.role},
+        )
 
 
 def invitation_accept(

@@ -74,6 +74,16 @@ urlpatterns = [
         name="admin_person_remove",
     ),
     path(
+        "admin-center/people/invitations/<int:pk>/resend/",
+        people.InvitationResendView.as_view(),
+        name="admin_invitation_resend",
+    ),
+    path(
+        "admin-center/people/invitations/<int:pk>/revoke/",
+        people.InvitationRevokeView.as_view(),
+        name="admin_invitation_revoke",
+    ),
+    path(
         "invitations/<str:token>/", people.InvitationAcceptView.as_view(), name="invitation_accept"
     ),
     path("admin-center/domains/", domains.DomainsView.as_view(), name="admin_domains"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from http import HTTPStatus
 
@@ -9,6 +10,7 @@ import pytest
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from sso import services
 from sso.models import AuditAction, AuditEvent, Invitation, Membership, Role, SignInMethod, User
@@ -209,6 +211,83 @@ def test_other_organizations_people_are_404(owner_client, name, method):
     assert response.status_code == HTTPStatus.NOT_FOUND
     stranger.refresh_from_db()
     assert stranger.role == Role.MEMBER
+
+
+def _invite(owner_client: Client, email: str = "new@example.test") -> str:
+    """Invite someone through the page; the path of the link shown once."""
+    response = owner_client.post(reverse("sso:admin_invite"), {"email": email, "role": "member"})
+    return _link_path(response)
+
+
+def _link_path(response) -> str:
+    link = re.search(r'value="https://sso\.test(/invitations/[^"]+)"', response.content.decode())
+    assert link, "the link is shown once"
+    return link.group(1)
+
+
+def test_invitation_sent_again_gets_a_new_link_and_the_old_one_dies(owner_client, owner):
+    old_path = _invite(owner_client)
+    invitation = Invitation.objects.get()
+    invitation.expires_at = timezone.now() - dt.timedelta(days=1)
+    invitation.save()
+    listed = owner_client.get(reverse("sso:admin_people")).content.decode()
+    assert "Expired" in listed
+
+    resent = owner_client.post(reverse("sso:admin_invitation_resend", args=[invitation.pk]))
+
+    new_path = _link_path(resent)
+    assert "The earlier link no longer works." in resent.content.decode()
+    assert new_path != old_path
+    assert new_path in mail.outbox[-1].body
+    assert Client().get(old_path).status_code == HTTPStatus.NOT_FOUND
+    assert Client().get(new_path).status_code == HTTPStatus.OK
+    invitation.refresh_from_db()
+    assert invitation.is_usable
+    assert AuditEvent.objects.filter(action=AuditAction.INVITATION_RESENT).exists()
+
+
+def test_invitation_revoked_stops_its_link(owner_client, owner):
+    path = _invite(owner_client)
+    invitation = Invitation.objects.get()
+
+    response = owner_client.post(reverse("sso:admin_invitation_revoke", args=[invitation.pk]))
+
+    assert response["Location"] == reverse("sso:admin_people")
+    assert not Invitation.objects.exists()
+    assert Client().get(path).status_code == HTTPStatus.NOT_FOUND
+    revoked = AuditEvent.objects.get(action=AuditAction.INVITATION_REVOKED)
+    assert revoked.changes == {"person": "new@example.test", "role": "member"}
+
+
+def test_accepted_invitation_cannot_be_sent_again_or_revoked(owner_client, owner):
+    invitation, _ = services.invitation_create(
+        organization=owner.organization, actor=owner.user, email="ann@example.test", role="member"
+    )
+    services.invitation_accept(invitation=invitation, password="a long unusual passphrase 42")
+    digest = Invitation.objects.get().token_digest
+
+    for name in ("sso:admin_invitation_resend", "sso:admin_invitation_revoke"):
+        response = owner_client.post(reverse(name, args=[invitation.pk]), follow=True)
+        assert "already accepted or revoked" in response.content.decode()
+    assert Invitation.objects.get().token_digest == digest
+
+
+@pytest.mark.parametrize("name", ["sso:admin_invitation_resend", "sso:admin_invitation_revoke"])
+def test_other_organizations_invitations_are_404(owner_client, name):
+    stranger = MembershipFactory(role=Role.OWNER)
+    invitation, _ = services.invitation_create(
+        organization=stranger.organization,
+        actor=stranger.user,
+        email="x@example.test",
+        role="member",
+    )
+    sent = len(mail.outbox)
+
+    response = owner_client.post(reverse(name, args=[invitation.pk]))
+
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    assert Invitation.objects.get().token_digest == invitation.token_digest
+    assert len(mail.outbox) == sent
 
 
 def test_organization_page_shows_owners_domains_and_enforcement(owner_client, owner):

@@ -15,7 +15,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from sso import selectors, services
 from sso.forms import AcceptInvitationForm, InviteForm, PeopleFilterForm, RoleForm
-from sso.models import Membership
+from sso.models import Invitation, Membership
 from sso.views.access import OrganizationAdminMixin
 from sso.views.wizard import enforcement_form
 
@@ -43,6 +43,9 @@ class PeopleMixin(OrganizationAdminMixin):
             Membership.objects.select_related("user"), pk=pk, organization=self.organization
         )
 
+    def get_invitation(self, pk: int) -> Invitation:
+        return get_object_or_404(Invitation, pk=pk, organization=self.organization)
+
 
 @method_decorator(never_cache, name="dispatch")
 class PeopleView(PeopleMixin, View):
@@ -63,7 +66,7 @@ class PeopleView(PeopleMixin, View):
             filters=filters,
             query=query.urlencode(),
             role_form=RoleForm(),
-            invitations=selectors.pending_invitations_for(organization=self.organization),
+            invitations=selectors.open_invitations_for(organization=self.organization),
         )
         return render(request, "sso/admin_center/people.html", context)
 
@@ -98,6 +101,37 @@ class InviteView(PeopleMixin, View):
             self.admin_context(form=form),
             status=status,
         )
+
+
+@method_decorator(never_cache, name="dispatch")
+class InvitationResendView(PeopleMixin, View):
+    """A new link for an invitation nobody accepted, shown once and emailed; the old one dies."""
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        try:
+            invitation, link = services.invitation_resend(
+                invitation=self.get_invitation(pk), actor=request.user
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect("sso:admin_people")
+        return render(
+            request,
+            "sso/admin_center/invitation_created.html",
+            self.admin_context(invitation=invitation, link=link, resent=True),
+        )
+
+
+class InvitationRevokeView(PeopleMixin, View):
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        invitation = self.get_invitation(pk)
+        try:
+            services.invitation_revoke(invitation=invitation, actor=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, f"The invitation of {invitation.email} was revoked.")
+        return redirect("sso:admin_people")
 
 
 class MembershipRoleView(PeopleMixin, View):
