@@ -78,9 +78,16 @@ def check_dns(domain: str, token: str) -> Check:
 
 
 def _public_address(domain: str) -> str | None:
-    """The domain's first address, refusing private and loopback ones (unless tests allow)."""
+    """The domain's first IPv4 address, or its first IPv6 one when it has none; refusing
+    private and loopback ones (unless tests allow)."""
+    resolver = _resolver()
     try:
-        answer = _resolver().resolve(domain, "A")
+        answer = resolver.resolve(domain, "A")
+    except dns.resolver.NoAnswer:
+        try:
+            answer = resolver.resolve(domain, "AAAA")
+        except dns.exception.DNSException:
+            return None
     except dns.exception.DNSException:
         return None
     address = str(answer[0])

@@ -168,6 +168,26 @@ def test_https_refuses_private_addresses_unless_allowed(https_files, domain, set
     assert "no public address" in check.detail
 
 
+@pytest.mark.parametrize("allow_private", [True, False])
+def test_https_file_on_an_ipv6_only_domain(settings, tmp_path, zone, domain, allow_private):
+    cert, key = self_signed(tmp_path, "acme.test")
+    files = {WELL_KNOWN_PATH: expected_value(domain.verification_token)}
+    server = start_https(files, cert, key, address="::1")
+    settings.SSO_DOMAIN_HTTPS_PORT = server.server_address[1]
+    settings.SSO_DOMAIN_HTTPS_CA_FILE = str(cert)
+    settings.SSO_DOMAIN_HTTPS_ALLOW_PRIVATE = allow_private
+    zone.aaaa["acme.test"] = "::1"  # and no A record
+
+    check = services.domain_check(domain=domain)
+    server.shutdown()
+
+    if allow_private:
+        assert (check.proof, check.method) == ("found", "https")
+    else:
+        assert check.proof == "missing"
+        assert "no public address" in check.detail
+
+
 def test_https_wrong_content_is_not_proof(https_files, domain):
     https_files[WELL_KNOWN_PATH] = "something else"
     assert services.domain_check(domain=domain).proof == "missing"
