@@ -746,6 +746,7 @@ PEOPLE_MESSAGES = {
         "deactivated from here. Remove them from your organization instead."
     ),
     "invitation_email_mismatch": "This invitation was sent to another email address.",
+    "invitation_closed": "This invitation was already accepted or revoked.",
 }
 
 
@@ -890,9 +891,7 @@ def _invitation_open(invitation: Invitation) -> Invitation:
     """The invitation, locked for this transaction; refused once it was accepted."""
     locked = Invitation.objects.select_for_update().filter(pk=invitation.pk).first()
     if locked is None or locked.accepted_at is not None:
-        raise ValidationError(
-            "This invitation was already accepted or revoked.", code="invitation_used"
-        )
+        raise _people_error("invitation_closed")
     return locked
 
 
