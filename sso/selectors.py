@@ -95,25 +95,32 @@ def profile_for_sign_in(*, sid: str) -> SSOProfile | None:
 CERTIFICATE_USE_DAYS = 30
 
 
-def certificates_last_used(*, profile: SSOProfile) -> dict[str, dt.datetime]:
-    """When each of the profile's certificates last verified a sign-in (connection tests
-    aside), by SHA-256 fingerprint; only within the last CERTIFICATE_USE_DAYS days."""
+def certificate_last_used(*, profile: SSOProfile, fingerprint: str) -> dt.datetime | None:
+    """When this certificate of the profile last verified a sign-in (connection tests aside),
+    if it did within the last CERTIFICATE_USE_DAYS days."""
     since = timezone.now() - dt.timedelta(days=CERTIFICATE_USE_DAYS)
+    return (
+        LoginEvent.objects.filter(
+            profile=profile,
+            outcome=LoginOutcome.SUCCESS,
+            is_test=False,
+            created_at__gte=since,
+            detail__verified_with=fingerprint,
+        )
+        .values_list("created_at", flat=True)
+        .first()  # the newest: login events are ordered newest first
+    )
+
+
+def certificates_last_used(*, profile: SSOProfile) -> dict[str, dt.datetime]:
+    """`certificate_last_used` of each of the profile's certificates that has one, by
+    SHA-256 fingerprint."""
     last_used = {}
     for certificate in profile.certificates.all():
-        latest = (
-            LoginEvent.objects.filter(
-                profile=profile,
-                outcome=LoginOutcome.SUCCESS,
-                is_test=False,
-                created_at__gte=since,
-                detail__verified_with=certificate.fingerprint_sha256,
-            )
-            .values_list("created_at", flat=True)
-            .first()  # the newest: login events are ordered newest first
-        )
+        fingerprint = certificate.fingerprint_sha256
+        latest = certificate_last_used(profile=profile, fingerprint=fingerprint)
         if latest is not None:
-            last_used[certificate.fingerprint_sha256] = latest
+            last_used[fingerprint] = latest
     return last_used
 
 

@@ -332,7 +332,7 @@ def profile_remove_certificate(
         return
     if len(certificates) == 1 and profile.status in (ProfileStatus.TESTED, ProfileStatus.ACTIVE):
         raise _error("certificate", "certificate_last")
-    last_used = selectors.certificates_last_used(profile=profile).get(fingerprint)
+    last_used = selectors.certificate_last_used(profile=profile, fingerprint=fingerprint)
     if last_used is not None and not confirmed:
         raise _error(
             "certificate",
@@ -888,7 +888,7 @@ def _invitation_send(*, invitation: Invitation, actor: User | None, token: str) 
 
 
 def _invitation_open(invitation: Invitation) -> Invitation:
-    """The invitation, locked for this transaction; refused once it was accepted."""
+    """The invitation, locked for this transaction; refused once accepted or revoked."""
     locked = Invitation.objects.select_for_update().filter(pk=invitation.pk).first()
     if locked is None or locked.accepted_at is not None:
         raise _people_error("invitation_closed")

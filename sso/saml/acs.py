@@ -1,9 +1,10 @@
 """The Assertion Consumer Service pipeline: from a posted SAMLResponse to a verified login.
 
 Order matters. Shape and claims are checked first on the untrusted document (they can only
-refuse), then pysaml2 verifies both signatures with the profile's certificates (in process by
-default, sso/saml/client.py), and only then is anything remembered: the assertion id for replay
-protection and the consumed AuthnRequest id.
+refuse). The AuthnRequest the response answers is then used up as it is found (it is bound to
+this browser, and a request is answered once, even by a refused response). Then pysaml2
+verifies both signatures with the profile's certificates (in process by default,
+sso/saml/client.py), and only then is the assertion id remembered, for replay protection.
 """
 
 from __future__ import annotations
