@@ -225,7 +225,7 @@ def create_profile() -> SSOProfile:
 
 def load_profile(sid: str) -> SSOProfile:
     """The profile as the ACS view loads it, with its certificates and domains."""
-    from sso.selectors import profile_for_sign_in
+    from sso.profiles.selectors import profile_for_sign_in
 
     return profile_for_sign_in(sid=sid)
 
@@ -325,7 +325,7 @@ def outstanding_requests(sid: str, count: int, cache_url: str | None = None) -> 
     them (`pending_request_save`), in this process's cache or the workers' shared one."""
     from django.test import override_settings
 
-    from sso.saml.requests import pending_request_save
+    from sso.saml.pending import pending_request_save
 
     caches = (
         override_settings(CACHES={"default": {"BACKEND": _REDIS_CACHE, "LOCATION": cache_url}})

@@ -7,7 +7,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db import models
 from django.http import HttpRequest
 
-from sso import services
+from sso.domains.services import domain_mark_verified
 from sso.models import (
     AuditEvent,
     IdPCertificate,
@@ -117,7 +117,7 @@ class IdPCertificateAdmin(ReadOnlyAdmin):
 @admin.action(description="Mark selected domains verified (audited)")
 def mark_verified(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: object) -> None:
     for domain in queryset:
-        services.domain_mark_verified(domain=domain, actor=request.user, how="operator")
+        domain_mark_verified(domain=domain, actor=request.user, how="operator")
 
 
 @admin.register(TrustedDomain)

@@ -9,7 +9,7 @@ class SsoConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from sso.saml import schema, speedups
+        from sso.saml.pysaml2 import schema, speedups
 
         schema.install()
         speedups.install()

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from django.http import HttpRequest
 from djangosaml2.backends import Saml2Backend
 
-from sso import services
+from sso.login.services import sso_user_for_login
 from sso.models import User
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ class ProfileSaml2Backend(Saml2Backend):
     ) -> User | None:
         if sso_login is None:
             return None
-        user = services.sso_user_for_login(
+        user = sso_user_for_login(
             profile=sso_login.profile,
             email=sso_login.email,
             first_name=sso_login.first_name,

@@ -10,8 +10,8 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 
 from sso.models import IdPKind, Role, SignInMethod, User
+from sso.organizations.selectors import user_get_by_email
 from sso.saml.metadata import parse_idp_metadata
-from sso.selectors import user_get_by_email
 from sso.validators import (
     CertificateInfo,
     certificate_text_from_upload,

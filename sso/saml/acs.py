@@ -4,7 +4,7 @@ Order matters. Shape and claims are checked first on the untrusted document (the
 refuse). The AuthnRequest the response answers is then used up as it is found (it is bound to
 this browser, and a request is answered once, even by a refused response). Then pysaml2
 verifies both signatures with the profile's certificates (in process by default,
-sso/saml/client.py), and only then is the assertion id remembered, for replay protection.
+sso/saml/pysaml2/client.py), and only then is the assertion id remembered, for replay protection.
 """
 
 from __future__ import annotations
@@ -32,14 +32,14 @@ from saml2.saml import NAMEID_FORMAT_EMAILADDRESS
 from saml2.sigver import MissingKey, SignatureError
 from saml2.validate import ResponseLifetimeExceed, ToEarly
 
-from sso import selectors
 from sso.crypto import fingerprint_of
+from sso.domains.selectors import trusted_domain_for_email
 from sso.models import SSOProfile
 from sso.reasons import LoginRefused, Reason
-from sso.saml.backend import ReceivedDocument
-from sso.saml.checks import ResponseFacts, check_claims, read_response
 from sso.saml.config import saml_client_for, sp_acs_url, sp_entity_id
-from sso.saml.requests import PendingRequest, pending_request_consume, pending_request_take
+from sso.saml.facts import ResponseFacts, check_claims, read_response
+from sso.saml.pending import PendingRequest, pending_request_consume, pending_request_take
+from sso.saml.pysaml2.signature import ReceivedDocument
 
 logger = logging.getLogger(__name__)
 
@@ -309,14 +309,14 @@ def _verify(
     if test is not None and not pending_request_consume(request_id=test.request_id):
         raise LoginRefused(Reason.UNKNOWN_IN_RESPONSE_TO, in_response_to=test.request_id)
 
-    domain_trusted = selectors.trusted_domain_for_email(profile=profile, email=email) is not None
+    domain_trusted = trusted_domain_for_email(profile=profile, email=email) is not None
     if not domain_trusted and test is None:
         refusal = LoginRefused(Reason.DOMAIN_NOT_TRUSTED, email_domain=email.rpartition("@")[2])
         refusal.claims["email"] = email
         raise refusal
 
     domain_verified = (
-        selectors.trusted_domain_for_email(profile=profile, email=email, verified=True) is not None
+        trusted_domain_for_email(profile=profile, email=email, verified=True) is not None
     )
 
     return VerifiedLogin(

@@ -12,7 +12,7 @@ from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 from sso.models import SSOProfile
 from sso.reasons import LoginRefused, Reason
 from sso.saml.config import ProfileSigningKey, saml_client_for
-from sso.saml.requests import TEST_RELAY_PREFIX, pending_request_save
+from sso.saml.pending import TEST_RELAY_PREFIX, pending_request_save
 
 
 def authn_request_url(

@@ -22,8 +22,8 @@ from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 from sso.cache import LocalLRU
 from sso.crypto import certificate_body, decrypt_private_key
 from sso.models import SSOProfile
-from sso.saml.backend import ReceivedDocument
-from sso.saml.client import ProfileSaml2Client
+from sso.saml.pysaml2.client import ProfileSaml2Client
+from sso.saml.pysaml2.signature import ReceivedDocument
 
 
 @lru_cache(maxsize=4096)

@@ -11,8 +11,8 @@ from saml2.metadata import do_key_descriptor, entity_descriptor
 
 from sso.crypto import certificate_body
 from sso.models import SSOProfile
-from sso.saml.checks import SAFE_PARSER
 from sso.saml.config import sp_config_for
+from sso.saml.facts import SAFE_PARSER
 
 MD = "urn:oasis:names:tc:SAML:2.0:metadata"
 DS = "http://www.w3.org/2000/09/xmldsig#"
@@ -59,7 +59,7 @@ class IdPMetadata:
     certificates: list[str] = field(default_factory=list)
 
 
-def _error(code: str) -> ValidationError:
+def field_error(code: str) -> ValidationError:
     return ValidationError(MESSAGES[code], code=code)
 
 
@@ -74,21 +74,21 @@ def parse_idp_metadata(xml: bytes | str) -> IdPMetadata:
     data = xml.encode() if isinstance(xml, str) else xml
     data = data.strip()
     if not data:
-        raise _error("metadata_required")
+        raise field_error("metadata_required")
     if len(data) > MAX_METADATA_BYTES:
-        raise _error("metadata_too_large")
+        raise field_error("metadata_too_large")
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
-        raise _error("metadata_doctype")
+        raise field_error("metadata_doctype")
     try:
         root = etree.fromstring(data, SAFE_PARSER)
     except etree.XMLSyntaxError:
-        raise _error("metadata_not_xml") from None
+        raise field_error("metadata_not_xml") from None
     if root.tag == f"{{{MD}}}EntityDescriptor":
         entities = [root]
     elif root.tag == f"{{{MD}}}EntitiesDescriptor":
         entities = list(root.iter(f"{{{MD}}}EntityDescriptor"))
     else:
-        raise _error("metadata_not_saml")
+        raise field_error("metadata_not_saml")
     idps = [
         (entity, descriptor)
         for entity in entities
@@ -96,9 +96,9 @@ def parse_idp_metadata(xml: bytes | str) -> IdPMetadata:
         if PROTOCOL in descriptor.get("protocolSupportEnumeration", "")
     ]
     if not idps:
-        raise _error("metadata_no_idp")
+        raise field_error("metadata_no_idp")
     if len(idps) > 1:
-        raise _error("metadata_several_idps")
+        raise field_error("metadata_several_idps")
     entity, descriptor = idps[0]
     redirect = [
         service.get("Location", "").strip()
@@ -106,7 +106,7 @@ def parse_idp_metadata(xml: bytes | str) -> IdPMetadata:
         if service.get("Binding") == BINDING_HTTP_REDIRECT
     ]
     if not redirect or not redirect[0]:
-        raise _error("metadata_no_redirect")
+        raise field_error("metadata_no_redirect")
     certificates = [
         _pem(certificate.text or "")
         for key in descriptor.findall(f"{{{MD}}}KeyDescriptor")
@@ -115,7 +115,7 @@ def parse_idp_metadata(xml: bytes | str) -> IdPMetadata:
         if (certificate.text or "").strip()
     ]
     if not certificates:
-        raise _error("metadata_no_certificate")
+        raise field_error("metadata_no_certificate")
     unique = list(dict.fromkeys(certificates))
     return IdPMetadata(
         issuer=entity.get("entityID", "").strip(), sso_url=redirect[0], certificates=unique

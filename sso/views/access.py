@@ -8,8 +8,8 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from sso import selectors
 from sso.models import Organization, SSOProfile
+from sso.organizations.selectors import admin_membership_for
 
 
 class OrganizationAdminMixin(LoginRequiredMixin):
@@ -21,7 +21,7 @@ class OrganizationAdminMixin(LoginRequiredMixin):
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_authenticated:
             return self.handle_no_permission()
-        membership = selectors.admin_membership_for(user=request.user)
+        membership = admin_membership_for(user=request.user)
         if membership is None:
             return render(request, "sso/errors/forbidden.html", status=403)
         self.organization = membership.organization

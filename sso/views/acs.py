@@ -15,12 +15,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from djangosaml2.views import AssertionConsumerServiceView as Saml2AssertionConsumerServiceView
 
-from sso import selectors, services
 from sso.backends import SSO_BACKEND, ProfileSaml2Backend
+from sso.events import login_event_record
 from sso.models import LoginOutcome, SSOProfile, User
+from sso.profiles.selectors import profile_for_sign_in
+from sso.profiles.services import connection_test_record
 from sso.reasons import LoginRefused, Reason
 from sso.saml.acs import VerifiedLogin, verify_response
-from sso.saml.requests import PendingRequest, pending_test_find
+from sso.saml.pending import PendingRequest, pending_test_find
 from sso.validators import same_origin_path
 
 logger = logging.getLogger(__name__)
@@ -36,7 +38,7 @@ def refusal_response(
     request: HttpRequest, *, profile: SSOProfile | None, refusal: LoginRefused
 ) -> HttpResponse:
     """Record the refusal and answer the browser with a safe message and a support reference."""
-    event = services.login_event_record(
+    event = login_event_record(
         profile=profile,
         outcome=LoginOutcome.FAILURE,
         reason=refusal.reason,
@@ -67,7 +69,7 @@ def refusal_response(
 @method_decorator([csrf_exempt, never_cache], name="dispatch")
 class AssertionConsumerServiceView(Saml2AssertionConsumerServiceView):
     def post(self, request: HttpRequest, sid: str) -> HttpResponse:  # type: ignore[override]
-        profile = selectors.profile_for_sign_in(sid=sid)
+        profile = profile_for_sign_in(sid=sid)
         if profile is None:
             raise Http404("No such SSO profile.")
         token = request.COOKIES.get(settings.SSO_REQUEST_COOKIE_NAME)
@@ -109,7 +111,7 @@ class AssertionConsumerServiceView(Saml2AssertionConsumerServiceView):
             reason, claims, detail = Reason.INTERNAL_ERROR, {}, {}
         else:
             reason, claims, detail = Reason.OK, login.claims, login.diagnostics()
-        event = services.connection_test_record(
+        event = connection_test_record(
             profile=profile,
             tester=User.objects.filter(pk=test.tester_id).first(),
             reason=reason,
@@ -140,7 +142,7 @@ class AssertionConsumerServiceView(Saml2AssertionConsumerServiceView):
         except LoginRefused as refusal:
             refusal.claims = login.claims
             raise
-        services.login_event_record(
+        login_event_record(
             profile=login.profile,
             outcome=LoginOutcome.SUCCESS,
             reason=Reason.OK,

@@ -9,16 +9,18 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
 
-from sso import selectors, services, verification
+from sso.domains import proof
+from sso.domains.selectors import domains_for_organization
+from sso.domains.services import domain_check
 from sso.views.access import OrganizationAdminMixin
 
 RESULT_MESSAGES = {
-    verification.Proof.FOUND: (messages.SUCCESS, "{domain} is verified."),
-    verification.Proof.MISSING: (
+    proof.Proof.FOUND: (messages.SUCCESS, "{domain} is verified."),
+    proof.Proof.MISSING: (
         messages.ERROR,
         "No proof found for {domain} yet: {detail}. DNS changes can take a while to appear.",
     ),
-    verification.Proof.UNKNOWN: (
+    proof.Proof.UNKNOWN: (
         messages.WARNING,
         "Could not check {domain} right now ({detail}). Nothing changed; try again later.",
     ),
@@ -30,13 +32,13 @@ class DomainsView(OrganizationAdminMixin, View):
     nav = "domains"
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        domains = selectors.domains_for_organization(organization=self.organization)
+        domains = domains_for_organization(organization=self.organization)
         rows = [
             {
                 "domain": domain,
-                "txt_name": verification.txt_name(domain.domain),
-                "txt_value": verification.expected_value(domain.verification_token),
-                "https_url": verification.https_url(domain.domain),
+                "txt_name": proof.txt_name(domain.domain),
+                "txt_value": proof.expected_value(domain.verification_token),
+                "https_url": proof.https_url(domain.domain),
             }
             for domain in domains
         ]
@@ -44,12 +46,12 @@ class DomainsView(OrganizationAdminMixin, View):
 
     def post(self, request: HttpRequest) -> HttpResponse:
         domain = get_object_or_404(
-            selectors.domains_for_organization(organization=self.organization),
+            domains_for_organization(organization=self.organization),
             domain=request.POST.get("domain", ""),
         )
-        check = services.domain_check(domain=domain, actor=request.user)
+        check = domain_check(domain=domain, actor=request.user)
         level, text = RESULT_MESSAGES[check.proof]
-        if check.proof == verification.Proof.FOUND and not domain.is_verified:
+        if check.proof == proof.Proof.FOUND and not domain.is_verified:
             level, text = messages.ERROR, domain.check_detail
         messages.add_message(request, level, text.format(domain=domain.domain, detail=check.detail))
         return redirect("sso:admin_domains")

@@ -13,9 +13,11 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
-from sso import selectors, services
+from sso.domains.selectors import profile_for_email
 from sso.forms import EmailForm, PasswordForm, SignUpForm
+from sso.login.services import PasswordLoginRefused, password_login
 from sso.models import SSOProfile
+from sso.organizations.services import signup
 from sso.validators import same_origin_path
 from sso.views.acs import SESSION_PROFILE_KEY
 
@@ -53,7 +55,7 @@ class EmailStepView(View):
                 request, "sso/login/email.html", {"form": form, "next": next_path}, status=400
             )
         email = form.cleaned_data["email"]
-        profile = selectors.profile_for_email(email=email)
+        profile = profile_for_email(email=email)
         # "Use a password instead" is how break-glass owners (and, without enforcement,
         # anyone) reach the password step; the password step applies the policy.
         if profile is not None and "use_password" not in request.POST:
@@ -80,12 +82,12 @@ class PasswordStepView(View):
         if not form.is_valid():
             return self._render(form, status=400)
         try:
-            user = services.password_login(
+            user = password_login(
                 email=self.email,
                 password=form.cleaned_data["password"],
                 client_ip=request.META.get("REMOTE_ADDR"),
             )
-        except services.PasswordLoginRefused as refusal:
+        except PasswordLoginRefused as refusal:
             form.add_error(None, refusal.message)
             sso_url = _sso_login_url(refusal.profile, _next(request)) if refusal.profile else ""
             status = 429 if refusal.code == "throttled" else 403 if refusal.profile else 400
@@ -113,11 +115,11 @@ class SignUpView(View):
         form = SignUpForm(request.POST)
         if not form.is_valid():
             return render(request, "sso/login/signup.html", {"form": form}, status=400)
-        profile = selectors.profile_for_email(email=form.cleaned_data["email"])
+        profile = profile_for_email(email=form.cleaned_data["email"])
         if profile is not None:
             # The domain belongs to an organization that signs its people in through SSO.
             return redirect(_sso_login_url(profile, ""))
-        user = services.signup(**form.cleaned_data)
+        user = signup(**form.cleaned_data)
         auth.login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         return redirect("sso:admin_sso")
 

@@ -13,9 +13,25 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
-from sso import selectors, services
+from sso.domains.selectors import domains_for_organization, profile_for_email
 from sso.forms import AcceptInvitationForm, InviteForm, PeopleFilterForm, RoleForm
 from sso.models import Invitation, Membership
+from sso.organizations.selectors import (
+    invitation_for_token,
+    open_invitations_for,
+    owners_of,
+    people_for,
+    user_get_by_email,
+)
+from sso.organizations.services import (
+    invitation_accept,
+    invitation_create,
+    invitation_resend,
+    invitation_revoke,
+    membership_change_role,
+    membership_deactivate,
+    membership_remove,
+)
 from sso.views.access import OrganizationAdminMixin
 from sso.views.wizard import enforcement_form
 
@@ -28,8 +44,8 @@ class OrganizationView(OrganizationAdminMixin, View):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         context = self.admin_context(
-            owners=selectors.owners_of(organization=self.organization),
-            domains=selectors.domains_for_organization(organization=self.organization),
+            owners=owners_of(organization=self.organization),
+            domains=domains_for_organization(organization=self.organization),
             enforcement_form=enforcement_form(self.organization),
         )
         return render(request, "sso/admin_center/organization.html", context)
@@ -52,7 +68,7 @@ class PeopleView(PeopleMixin, View):
     def get(self, request: HttpRequest) -> HttpResponse:
         filters = PeopleFilterForm(request.GET or None)
         values = filters.cleaned_data if filters.is_valid() else {}
-        people = selectors.people_for(
+        people = people_for(
             organization=self.organization,
             query=values.get("q", ""),
             role=values.get("role", ""),
@@ -66,7 +82,7 @@ class PeopleView(PeopleMixin, View):
             filters=filters,
             query=query.urlencode(),
             role_form=RoleForm(),
-            invitations=selectors.open_invitations_for(organization=self.organization),
+            invitations=open_invitations_for(organization=self.organization),
         )
         return render(request, "sso/admin_center/people.html", context)
 
@@ -80,7 +96,7 @@ class InviteView(PeopleMixin, View):
         form = InviteForm(request.POST)
         if form.is_valid():
             try:
-                invitation, link = services.invitation_create(
+                invitation, link = invitation_create(
                     organization=self.organization, actor=request.user, **form.cleaned_data
                 )
             except ValidationError as error:
@@ -109,7 +125,7 @@ class InvitationResendView(PeopleMixin, View):
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         try:
-            invitation, link = services.invitation_resend(
+            invitation, link = invitation_resend(
                 invitation=self.get_invitation(pk), actor=request.user
             )
         except ValidationError as error:
@@ -126,7 +142,7 @@ class InvitationRevokeView(PeopleMixin, View):
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         invitation = self.get_invitation(pk)
         try:
-            services.invitation_revoke(invitation=invitation, actor=request.user)
+            invitation_revoke(invitation=invitation, actor=request.user)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
@@ -140,7 +156,7 @@ class MembershipRoleView(PeopleMixin, View):
         form = RoleForm(request.POST)
         if form.is_valid():
             try:
-                services.membership_change_role(
+                membership_change_role(
                     membership=membership, actor=request.user, role=form.cleaned_data["role"]
                 )
             except ValidationError as error:
@@ -161,9 +177,9 @@ class MembershipRemoveView(PeopleMixin, View):
         action = request.POST.get("action")
         try:
             if action == "deactivate":
-                services.membership_deactivate(membership=membership, actor=request.user)
+                membership_deactivate(membership=membership, actor=request.user)
             else:
-                services.membership_remove(membership=membership, actor=request.user)
+                membership_remove(membership=membership, actor=request.user)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
             return redirect("sso:admin_person_remove", pk=membership.pk)
@@ -181,10 +197,10 @@ class InvitationAcceptView(View):
     template_name = "sso/login/invitation.html"
 
     def dispatch(self, request: HttpRequest, token: str) -> HttpResponse:
-        self.invitation = selectors.invitation_for_token(token=token)
+        self.invitation = invitation_for_token(token=token)
         if self.invitation is None or not self.invitation.is_usable:
             return render(request, self.template_name, {"invalid": True}, status=404)
-        self.profile = selectors.profile_for_email(email=self.invitation.email)
+        self.profile = profile_for_email(email=self.invitation.email)
         return super().dispatch(request, token)
 
     def get(self, request: HttpRequest, token: str) -> HttpResponse:
@@ -192,17 +208,17 @@ class InvitationAcceptView(View):
 
     def post(self, request: HttpRequest, token: str) -> HttpResponse:
         if self.profile is not None:
-            services.invitation_accept(invitation=self.invitation)
+            invitation_accept(invitation=self.invitation)
             return redirect(reverse("sso:saml2_login", args=[self.profile.sid]))
         if request.user.is_authenticated:
             return self._accept_as(request.user)
-        if selectors.user_get_by_email(email=self.invitation.email) is not None:
+        if user_get_by_email(email=self.invitation.email) is not None:
             login_url = reverse("sso:login") + "?next=" + request.path
             return redirect(login_url)
         form = AcceptInvitationForm(request.POST, email=self.invitation.email)
         if not form.is_valid():
             return self._render(form, status=400)
-        user = services.invitation_accept(
+        user = invitation_accept(
             invitation=self.invitation, password=form.cleaned_data["new_password1"]
         )
         auth.login(request, user, backend="django.contrib.auth.backends.ModelBackend")
@@ -210,7 +226,7 @@ class InvitationAcceptView(View):
 
     def _accept_as(self, user: object) -> HttpResponse:
         try:
-            services.invitation_accept(invitation=self.invitation, user=user)
+            invitation_accept(invitation=self.invitation, user=user)
         except ValidationError as error:
             form = AcceptInvitationForm(email=self.invitation.email)
             form.add_error(None, error)
@@ -218,7 +234,7 @@ class InvitationAcceptView(View):
         return redirect("sso:console")
 
     def _render(self, form: AcceptInvitationForm, status: int = 200) -> HttpResponse:
-        existing = selectors.user_get_by_email(email=self.invitation.email) is not None
+        existing = user_get_by_email(email=self.invitation.email) is not None
         context = {
             "invitation": self.invitation,
             "form": form,

@@ -13,7 +13,7 @@ from sso.models import SSOProfile
 from sso.reasons import LoginRefused
 from sso.saml.authn import authn_request_url
 from sso.saml.metadata import sp_metadata_xml
-from sso.saml.requests import browser_token, set_browser_cookie
+from sso.saml.pending import browser_token, set_browser_cookie
 from sso.validators import same_origin_path
 from sso.views.acs import refusal_response
 

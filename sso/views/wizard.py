@@ -14,15 +14,30 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 
-from sso import selectors, services
-from sso.diagnostics import detail_rows, fix_for
+from sso.events import audit_events_for, last_connection_test, login_events_for
 from sso.forms import ActivateForm, EnforcementForm, IdPMetadataImportForm, IdPSettingsForm
-from sso.idp_guides import guide_for
 from sso.models import IdPKind, Organization, ProfileStatus, SSOProfile
+from sso.organizations.selectors import owners_of
+from sso.organizations.services import organization_set_sso_enforcement
+from sso.profiles.diagnostics import detail_rows, fix_for
+from sso.profiles.idp_guides import guide_for
+from sso.profiles.selectors import (
+    CERTIFICATE_USE_DAYS,
+    certificates_last_used,
+    profiles_for_organization,
+)
+from sso.profiles.services import (
+    profile_activate,
+    profile_configure,
+    profile_create,
+    profile_delete,
+    profile_disable,
+    profile_remove_certificate,
+)
 from sso.reasons import Reason
 from sso.saml.authn import authn_request_url
 from sso.saml.config import sp_acs_url, sp_entity_id
-from sso.saml.requests import browser_token, set_browser_cookie
+from sso.saml.pending import browser_token, set_browser_cookie
 from sso.views.access import OrganizationAdminMixin
 
 STEPS = [
@@ -50,17 +65,17 @@ class SingleSignOnView(OrganizationAdminMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        context["profiles"] = selectors.profiles_for_organization(organization=self.organization)
+        context["profiles"] = profiles_for_organization(organization=self.organization)
         context.setdefault("enforcement_form", enforcement_form(self.organization))
         return context
 
     def post(self, request: HttpRequest) -> HttpResponse:
-        profile = services.profile_create(organization=self.organization, actor=request.user)
+        profile = profile_create(organization=self.organization, actor=request.user)
         return redirect("sso:wizard_sp_metadata", sid=profile.sid)
 
 
 def enforcement_form(organization: Organization, data: Any = None) -> EnforcementForm:
-    owners = selectors.owners_of(organization=organization)
+    owners = owners_of(organization=organization)
     return EnforcementForm(
         data,
         owners=owners,
@@ -76,7 +91,7 @@ class EnforcementView(SingleSignOnView):
         form = enforcement_form(self.organization, request.POST)
         if form.is_valid():
             try:
-                services.organization_set_sso_enforcement(
+                organization_set_sso_enforcement(
                     organization=self.organization,
                     actor=request.user,
                     enforce=form.cleaned_data["enforce_sso"],
@@ -138,7 +153,7 @@ class IdPMetadataStepView(WizardMixin, View):
         form = self._settings_form(profile, data=request.POST, files=request.FILES)
         if form.is_valid():
             try:
-                services.profile_configure(profile=profile, actor=request.user, **form.cleaned_data)
+                profile_configure(profile=profile, actor=request.user, **form.cleaned_data)
             except ValidationError as error:
                 form.add_error(None, error)
             else:
@@ -194,7 +209,7 @@ class IdPMetadataStepView(WizardMixin, View):
         imported: bool = False,
     ) -> HttpResponse:
         context = self.wizard_context(profile, "idp-metadata")
-        last_used = selectors.certificates_last_used(profile=profile)
+        last_used = certificates_last_used(profile=profile)
         context.update(
             {
                 "form": form,
@@ -206,7 +221,7 @@ class IdPMetadataStepView(WizardMixin, View):
                         profile.certificates.all(), key=lambda c: c.not_after, reverse=True
                     )
                 ],
-                "certificate_use_days": selectors.CERTIFICATE_USE_DAYS,
+                "certificate_use_days": CERTIFICATE_USE_DAYS,
             }
         )
         return render(self.request, self.template_name, context, status=status)
@@ -223,7 +238,7 @@ class TestStepView(WizardMixin, View):
             return redirect("sso:wizard_idp_metadata", sid=profile.sid)
         context = self.wizard_context(profile, "test")
         context["activate_form"] = ActivateForm()
-        context["last_test"] = selectors.last_connection_test(profile=profile)
+        context["last_test"] = last_connection_test(profile=profile)
         return render(request, "sso/wizard/test.html", context)
 
     def post(self, request: HttpRequest, sid: str) -> HttpResponse:
@@ -245,7 +260,7 @@ class LoginEventListView(WizardMixin, View):
     def get(self, request: HttpRequest, sid: str) -> HttpResponse:
         profile = self.get_profile(sid)
         context = self.admin_context(
-            profile=profile, events=selectors.login_events_for(profile=profile)[:100]
+            profile=profile, events=login_events_for(profile=profile)[:100]
         )
         return render(request, "sso/admin_center/login_events.html", context)
 
@@ -256,7 +271,7 @@ class LoginEventDetailView(WizardMixin, View):
 
     def get(self, request: HttpRequest, sid: str, pk: int) -> HttpResponse:
         profile = self.get_profile(sid)
-        event = get_object_or_404(selectors.login_events_for(profile=profile), pk=pk)
+        event = get_object_or_404(login_events_for(profile=profile), pk=pk)
         context = self.admin_context(
             profile=profile,
             event=event,
@@ -275,7 +290,7 @@ class CertificateRemoveView(WizardMixin, View):
         profile = self.get_profile(sid)
         fingerprint = request.POST.get("fingerprint", "")
         try:
-            services.profile_remove_certificate(
+            profile_remove_certificate(
                 profile=profile,
                 actor=request.user,
                 fingerprint=fingerprint,
@@ -302,7 +317,7 @@ class ProfileDeleteView(WizardMixin, View):
     def post(self, request: HttpRequest, sid: str) -> HttpResponse:
         profile = self.get_profile(sid)
         name = profile.name
-        services.profile_delete(profile=profile, actor=request.user)
+        profile_delete(profile=profile, actor=request.user)
         messages.success(request, f"SSO profile “{name}” deleted.")
         return redirect("sso:admin_sso")
 
@@ -316,7 +331,7 @@ class ProfileActivateView(WizardMixin, View):
         form = ActivateForm(data=request.POST)
         if form.is_valid():
             try:
-                services.profile_activate(
+                profile_activate(
                     profile=profile, actor=request.user, override=form.cleaned_data["override"]
                 )
             except ValidationError as error:
@@ -333,7 +348,7 @@ class ProfileDisableView(WizardMixin, View):
     def post(self, request: HttpRequest, sid: str) -> HttpResponse:
         profile = self.get_profile(sid)
         if profile.status == ProfileStatus.ACTIVE:
-            services.profile_disable(profile=profile, actor=request.user)
+            profile_disable(profile=profile, actor=request.user)
             messages.success(request, f"SSO is off for “{profile.name}”.")
         return redirect("sso:admin_sso")
 
@@ -345,7 +360,7 @@ class AuditLogView(OrganizationAdminMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        context["events"] = selectors.audit_events_for(organization=self.organization)[:200]
+        context["events"] = audit_events_for(organization=self.organization)[:200]
         return context
 
 

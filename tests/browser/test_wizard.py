@@ -9,8 +9,8 @@ import pytest
 from playwright.sync_api import Page, expect
 from pytest_django.live_server_helper import LiveServer
 
-from sso import services
 from sso.models import ProfileStatus, Role, SSOProfile
+from sso.profiles.services import profile_create
 from tests.factories import (
     ActiveProfileFactory,
     IdPCertificateFactory,
@@ -159,7 +159,7 @@ def test_admin_walks_the_sso_wizard(
 
 def test_keyboard_focus_order_on_idp_metadata_step(page: Page, log_in: LogIn) -> None:
     membership = MembershipFactory(role=Role.ADMIN)
-    profile = services.profile_create(organization=membership.organization, actor=membership.user)
+    profile = profile_create(organization=membership.organization, actor=membership.user)
     log_in(page, membership.user.email)
 
     page.goto(f"/admin-center/sso/{profile.sid}/idp-metadata/")

@@ -160,7 +160,7 @@ class _IdPProcess(ABC):
             if self._process.poll() is not None:
                 code = self._process.returncode
                 self._cleanup()
-                raise self._error(f"exited with status {code} while starting")
+                raise self.field_error(f"exited with status {code} while starting")
             try:
                 http_get(self.metadata_url, timeout=2.0)
                 return
@@ -170,9 +170,9 @@ class _IdPProcess(ABC):
                 problem = f"{error} from {self.metadata_url}"
             time.sleep(0.1)
         self.stop()
-        raise self._error(f"did not answer within {timeout:.0f}s ({problem})")
+        raise self.field_error(f"did not answer within {timeout:.0f}s ({problem})")
 
-    def _error(self, what: str) -> IdPError:
+    def field_error(self, what: str) -> IdPError:
         log = self.log_text()[-LOG_TAIL_CHARS:] or "(empty)"
         return IdPError(f"{self.name} on port {self.port} {what}. Its log {self.log_path}:\n{log}")
 

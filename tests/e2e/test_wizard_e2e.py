@@ -16,7 +16,7 @@ from playwright.sync_api import Locator, Page, Request, expect
 from pytest_django import Settings
 from pytest_django.live_server_helper import LiveServer
 
-from sso import services
+from sso.domains.services import domain_mark_verified
 from sso.models import LoginEvent, ProfileStatus, Role, SSOProfile, TrustedDomain, User
 from sso.validators import parse_certificate
 from tests.e2e.idps import EMAIL_FORMAT, GRACE, AnyIdP, SimpleSAMLphpIdP
@@ -116,7 +116,7 @@ def test_admin_sets_up_sso_with_a_real_idp_and_people_sign_in(
     )
     assert [c.fingerprint_sha256 for c in profile.certificates.all()] == [idp_fingerprint]
     # What an operator does once the domain's DNS or HTTPS proof is in place.
-    services.domain_mark_verified(
+    domain_mark_verified(
         domain=TrustedDomain.objects.get(profile=profile, domain=DOMAIN),
         actor=None,
         how="operator",

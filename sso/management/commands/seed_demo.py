@@ -8,8 +8,9 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from sso import selectors, services
 from sso.models import Organization, Role
+from sso.organizations.selectors import membership_get, user_get_by_email
+from sso.organizations.services import membership_create, organization_create, user_create
 
 DEMO_EMAIL = "owner@acme.test"
 
@@ -32,9 +33,9 @@ class Command(BaseCommand):
             password_file.chmod(0o600)
         password = password_file.read_text().strip()
 
-        owner = selectors.user_get_by_email(email=DEMO_EMAIL)
+        owner = user_get_by_email(email=DEMO_EMAIL)
         if owner is None:
-            owner = services.user_create(
+            owner = user_create(
                 email=DEMO_EMAIL, password=password, first_name="Ada", last_name="Owner"
             )
         elif not owner.check_password(password):
@@ -42,9 +43,9 @@ class Command(BaseCommand):
             owner.save(update_fields=["password"])
         organization = Organization.objects.filter(slug="acme").first()
         if organization is None:
-            organization = services.organization_create(name="Acme", slug="acme", owner=owner)
-        elif selectors.membership_get(user=owner, organization=organization) is None:
-            services.membership_create(user=owner, organization=organization, role=Role.OWNER)
+            organization = organization_create(name="Acme", slug="acme", owner=owner)
+        elif membership_get(user=owner, organization=organization) is None:
+            membership_create(user=owner, organization=organization, role=Role.OWNER)
 
         self.stdout.write(
             self.style.SUCCESS("Demo organization: Acme (slug acme)\n")

@@ -11,9 +11,16 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from sso import selectors, services
 from sso.forms import IdPSettingsForm
 from sso.models import IdPKind, Organization, SSOProfile
+from sso.organizations.selectors import organization_get_by_slug
+from sso.profiles.selectors import profile_get_by_sid
+from sso.profiles.services import (
+    profile_activate,
+    profile_configure,
+    profile_create,
+    profile_delete,
+)
 from sso.saml.config import sp_acs_url, sp_entity_id
 
 
@@ -108,13 +115,13 @@ class Command(BaseCommand):
 
     def _profile(self, sid: str) -> SSOProfile:
         try:
-            return selectors.profile_get_by_sid(sid=sid)
+            return profile_get_by_sid(sid=sid)
         except SSOProfile.DoesNotExist:
             raise CommandError(f"No SSO profile with sid {sid}.") from None
 
     def _create(self, options: dict[str, Any]) -> None:
         try:
-            organization = selectors.organization_get_by_slug(slug=options["org"])
+            organization = organization_get_by_slug(slug=options["org"])
         except Organization.DoesNotExist:
             raise CommandError(f"No organization with slug {options['org']!r}.") from None
         try:
@@ -141,17 +148,17 @@ class Command(BaseCommand):
             raise CommandError(_form_errors(form))
         try:
             with transaction.atomic():
-                profile = services.profile_create(
+                profile = profile_create(
                     organization=organization, actor=None, name=form.cleaned_data["name"]
                 )
-                services.profile_configure(
+                profile_configure(
                     profile=profile,
                     actor=None,
                     domains_verified=options["verified"],
                     **form.cleaned_data,
                 )
                 if options["activate"]:
-                    services.profile_activate(profile=profile, actor=None, override=True)
+                    profile_activate(profile=profile, actor=None, override=True)
         except ValidationError as exc:
             raise CommandError(_form_errors(exc)) from None
         profile.refresh_from_db()
@@ -178,7 +185,7 @@ class Command(BaseCommand):
 
     def _delete(self, options: dict[str, Any]) -> None:
         profile = self._profile(options["sid"])
-        services.profile_delete(profile=profile, actor=None)
+        profile_delete(profile=profile, actor=None)
         self.stdout.write(f"Deleted {options['sid']}.")
 
     def _print(self, profile: SSOProfile, *, as_json: bool) -> None:

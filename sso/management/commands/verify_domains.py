@@ -6,14 +6,14 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from sso import services
+from sso.domains.services import domains_recheck
 
 
 class Command(BaseCommand):
     help = "Re-check the DNS/HTTPS proof of every trusted domain."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        counts = services.domains_recheck()
+        counts = domains_recheck()
         self.stdout.write(
             f"Checked domains: {counts['found']} with proof, {counts['missing']} without, "
             f"{counts['unknown']} could not be checked."

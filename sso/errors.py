@@ -1,0 +1,58 @@
+"""Every refusal a service raises: a stable code and its sentence."""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import ValidationError
+
+logger = logging.getLogger(__name__)
+
+
+MESSAGES = {
+    "issuer_taken": (
+        "Another organization already uses this IdP Issuer. One IdP application can sign "
+        "users into one organization only: create a separate application in your IdP."
+    ),
+    "domain_taken": "Domain %(domain)s is already used by another organization.",
+    "certificate_limit": (
+        "A profile holds at most two certificates (the current one and its replacement). "
+        "Remove the older one first."
+    ),
+    "certificate_last": "A configured profile needs a signing certificate; add the new one first.",
+    "certificate_in_use": (
+        "This certificate verified a sign-in on %(last_used)s: your IdP may still sign with it, "
+        "and once it is removed those sign-ins are refused. Check which certificate your IdP "
+        "signs with first."
+    ),
+    "not_tested": "Test the connection successfully before turning the profile on.",
+    "not_configured": "Enter the Issuer, single sign-on URL and signing certificate first.",
+    "domain_verified_elsewhere": (
+        "Another organization has already verified this domain; it cannot be verified twice."
+    ),
+    "enforce_without_active": (
+        "Turn on an SSO profile first: enforcing SSO without an active profile would lock "
+        "everybody out."
+    ),
+}
+
+
+def field_error(field: str, code: str, **params: object) -> ValidationError:
+    return ValidationError({field: ValidationError(MESSAGES[code], code=code, params=params)})
+
+
+PEOPLE_MESSAGES = {
+    "last_owner": "An organization needs an owner: make someone else owner first.",
+    "already_member": "This person is already a member of your organization.",
+    "other_organizations": (
+        "This person also belongs to other organizations, so their account cannot be "
+        "deactivated from here. Remove them from your organization instead."
+    ),
+    "invitation_email_mismatch": "This invitation was sent to another email address.",
+    "invitation_closed": "This invitation was already accepted or revoked.",
+}
+
+
+def people_error(code: str, field: str | None = None) -> ValidationError:
+    error = ValidationError(PEOPLE_MESSAGES[code], code=code)
+    return ValidationError({field: error}) if field else error

@@ -1,0 +1,78 @@
+"""Audit and login events: recorded and read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from sso.models import (
+    AuditAction,
+    AuditEvent,
+    LoginEvent,
+    LoginOutcome,
+    Organization,
+    SSOProfile,
+    User,
+)
+
+
+def audit_record(
+    *,
+    organization: Organization,
+    action: AuditAction,
+    actor: User | None,
+    profile: SSOProfile | None = None,
+    changes: dict[str, Any] | None = None,
+) -> AuditEvent:
+    return AuditEvent.objects.create(
+        organization=organization,
+        profile=profile,
+        profile_sid=profile.sid if profile else "",
+        actor=actor,
+        action=action,
+        changes=changes or {},
+    )
+
+
+def login_event_record(
+    *,
+    profile: SSOProfile | None,
+    outcome: LoginOutcome,
+    reason: str,
+    user: User | None = None,
+    email: str = "",
+    idp_issuer: str = "",
+    assertion_id: str = "",
+    in_response_to: str = "",
+    client_ip: str | None = None,
+    is_test: bool = False,
+    detail: dict[str, Any] | None = None,
+) -> LoginEvent:
+    return LoginEvent.objects.create(
+        organization_id=profile.organization_id if profile else None,
+        profile=profile,
+        profile_sid=profile.sid if profile else "",
+        user=user,
+        outcome=outcome,
+        reason=reason,
+        email=email[:254],
+        idp_issuer=idp_issuer[:1024],
+        assertion_id=assertion_id[:256],
+        in_response_to=in_response_to[:256],
+        client_ip=client_ip,
+        is_test=is_test,
+        detail=detail or {},
+    )
+
+
+def audit_events_for(*, organization: Organization) -> QuerySet[AuditEvent]:
+    return organization.audit_events.select_related("actor", "profile")
+
+
+def login_events_for(*, profile: SSOProfile) -> QuerySet[LoginEvent]:
+    return LoginEvent.objects.filter(profile=profile, organization=profile.organization)
+
+
+def last_connection_test(*, profile: SSOProfile) -> LoginEvent | None:
+    return login_events_for(profile=profile).filter(is_test=True).first()

@@ -1,0 +1,326 @@
+"""Organizations, their people and invitations: writes, named <entity>_<action>."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import secrets
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+
+from sso.errors import MESSAGES, people_error
+from sso.events import audit_record
+from sso.models import (
+    AuditAction,
+    Invitation,
+    Membership,
+    Organization,
+    ProfileStatus,
+    Role,
+    SignInMethod,
+    SSOProfile,
+    User,
+)
+from sso.organizations.selectors import membership_get, user_get_by_email
+
+logger = logging.getLogger(__name__)
+
+
+def user_create(
+    *, email: str, password: str | None = None, first_name: str = "", last_name: str = ""
+) -> User:
+    user = User(email=email, first_name=first_name, last_name=last_name)
+    user.set_password(password)
+    user.full_clean()
+    user.save()
+    return user
+
+
+def organization_create(*, name: str, slug: str, owner: User | None = None) -> Organization:
+    with transaction.atomic():
+        organization = Organization(name=name, slug=slug)
+        organization.full_clean()
+        organization.save()
+        if owner is not None:
+            membership_create(user=owner, organization=organization, role=Role.OWNER)
+    return organization
+
+
+def membership_create(
+    *, user: User, organization: Organization, role: Role, created_just_in_time: bool = False
+) -> Membership:
+    membership = Membership(
+        user=user, organization=organization, role=role, created_just_in_time=created_just_in_time
+    )
+    membership.full_clean()
+    membership.save()
+    return membership
+
+
+def organization_set_sso_enforcement(
+    *, organization: Organization, actor: User | None, enforce: bool, break_glass: list[User]
+) -> None:
+    """Turn Enforce SSO on or off and name the owners who keep password sign-in."""
+    has_active = organization.sso_profiles.filter(status=ProfileStatus.ACTIVE).exists()
+    if enforce and not has_active:
+        raise ValidationError(
+            {
+                "enforce_sso": ValidationError(
+                    MESSAGES["enforce_without_active"], code="enforce_without_active"
+                )
+            }
+        )
+    owners = organization.memberships.filter(role=Role.OWNER)
+    chosen = {user.pk for user in break_glass}
+    before = {
+        "enforce_sso": organization.enforce_sso,
+        "break_glass": sorted(
+            owners.filter(break_glass=True).values_list("user__email", flat=True)
+        ),
+    }
+    with transaction.atomic():
+        organization.enforce_sso = enforce
+        organization.save(update_fields=["enforce_sso"])
+        owners.filter(user__in=chosen).update(break_glass=True)
+        owners.exclude(user__in=chosen).update(break_glass=False)
+        after = {
+            "enforce_sso": enforce,
+            "break_glass": sorted(
+                owners.filter(break_glass=True).values_list("user__email", flat=True)
+            ),
+        }
+        changes = {key: [before[key], after[key]] for key in before if before[key] != after[key]}
+        if changes:
+            audit_record(
+                organization=organization,
+                actor=actor,
+                action=AuditAction.SSO_ENFORCEMENT_CHANGED,
+                changes=changes,
+            )
+
+
+def signup(*, email: str, password: str, organization_name: str) -> User:
+    """A new organization and its owner account."""
+    with transaction.atomic():
+        user = user_create(email=email, password=password)
+        base = slugify(organization_name)[:50] or "organization"
+        slug, counter = base, 1
+        while Organization.objects.filter(slug=slug).exists():
+            counter += 1
+            slug = f"{base}-{counter}"
+        organization_create(name=organization_name, slug=slug, owner=user)
+    return user
+
+
+INVITATION_DAYS = 7
+
+
+def user_end_sessions(*, user: User) -> None:
+    """End every session of this user at once, on every worker (see User.session_epoch)."""
+    User.objects.filter(pk=user.pk).update(session_epoch=F("session_epoch") + 1)
+    user.refresh_from_db(fields=["session_epoch"])
+
+
+def membership_record_sign_in(
+    *, user: User, method: SignInMethod, profile: SSOProfile | None = None
+) -> int:
+    """Record a sign-in on the person's memberships (only the profile's organization for SSO);
+    returns how many memberships it recorded it on."""
+    memberships = Membership.objects.filter(user=user)
+    if profile is not None:
+        memberships = memberships.filter(organization_id=profile.organization_id)
+    return memberships.update(
+        last_sign_in_at=timezone.now(), last_sign_in_method=method, last_sign_in_profile=profile
+    )
+
+
+def _check_keeps_an_owner(membership: Membership) -> None:
+    if membership.role != Role.OWNER:
+        return
+    owners = Membership.objects.filter(
+        organization=membership.organization, role=Role.OWNER, user__is_active=True
+    )
+    if not owners.exclude(pk=membership.pk).exists():
+        raise people_error("last_owner")
+
+
+def membership_change_role(*, membership: Membership, actor: User | None, role: str) -> None:
+    if role == membership.role:
+        return
+    if role != Role.OWNER:
+        _check_keeps_an_owner(membership)
+    with transaction.atomic():
+        changes = {"person": membership.user.email, "role": [membership.role, role]}
+        membership.role = role
+        if role != Role.OWNER:
+            membership.break_glass = False
+        membership.full_clean()
+        membership.save(update_fields=["role", "break_glass"])
+        audit_record(
+            organization=membership.organization,
+            actor=actor,
+            action=AuditAction.MEMBER_ROLE_CHANGED,
+            changes=changes,
+        )
+
+
+def membership_remove(*, membership: Membership, actor: User | None) -> None:
+    """Take a person out of the organization and end all their sessions at once."""
+    _check_keeps_an_owner(membership)
+    with transaction.atomic():
+        audit_record(
+            organization=membership.organization,
+            actor=actor,
+            action=AuditAction.MEMBER_REMOVED,
+            changes={"person": membership.user.email, "role": membership.role},
+        )
+        membership.delete()
+        user_end_sessions(user=membership.user)
+
+
+def membership_deactivate(*, membership: Membership, actor: User | None) -> None:
+    """Deactivate a person's account (only theirs alone to decide) and end all their sessions."""
+    user = membership.user
+    if user.memberships.exclude(organization=membership.organization).exists():
+        raise people_error("other_organizations")
+    _check_keeps_an_owner(membership)
+    with transaction.atomic():
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+        user_end_sessions(user=user)
+        audit_record(
+            organization=membership.organization,
+            actor=actor,
+            action=AuditAction.MEMBER_DEACTIVATED,
+            changes={"person": user.email},
+        )
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def invitation_create(
+    *, organization: Organization, actor: User | None, email: str, role: str
+) -> tuple[Invitation, str]:
+    """An invitation and its link token, which is shown once and emailed, never stored."""
+    email = email.strip().lower()
+    if Membership.objects.filter(
+        organization=organization, user__in=User.objects.with_email(email)
+    ).exists():
+        raise people_error("already_member", "email")
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        invitation = Invitation(
+            organization=organization,
+            email=email,
+            role=role,
+            token_digest=_token_digest(token),
+            created_by=actor,
+            expires_at=timezone.now() + dt.timedelta(days=INVITATION_DAYS),
+        )
+        invitation.full_clean()
+        invitation.save()
+        audit_record(
+            organization=organization,
+            actor=actor,
+            action=AuditAction.MEMBER_INVITED,
+            changes={"person": email, "role": role},
+        )
+    return invitation, _invitation_send(invitation=invitation, actor=actor, token=token)
+
+
+def _invitation_send(*, invitation: Invitation, actor: User | None, token: str) -> str:
+    """Email the invitation's link; returns it, to be shown once."""
+    organization = invitation.organization
+    link = settings.SSO_PUBLIC_BASE_URL + reverse("sso:invitation_accept", args=[token])
+    send_mail(
+        subject=f"You are invited to {organization.name}",
+        message=(
+            f"{actor.email if actor else 'An administrator'} invited you to join "
+            f"{organization.name} as {Role(invitation.role).label.lower()}.\n\nAccept the "
+            f"invitation (valid for {INVITATION_DAYS} days, usable once):\n{link}\n"
+        ),
+        from_email=None,
+        recipient_list=[invitation.email],
+    )
+    return link
+
+
+def _invitation_open(invitation: Invitation) -> Invitation:
+    """The invitation, locked for this transaction; refused once accepted or revoked."""
+    locked = Invitation.objects.select_for_update().filter(pk=invitation.pk).first()
+    if locked is None or locked.accepted_at is not None:
+        raise people_error("invitation_closed")
+    return locked
+
+
+def invitation_resend(*, invitation: Invitation, actor: User | None) -> tuple[Invitation, str]:
+    """A new link for an invitation nobody accepted, expired or not, valid for another
+    INVITATION_DAYS days; the old link stops working. Returns the invitation and the link."""
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        locked = _invitation_open(invitation)
+        locked.token_digest = _token_digest(token)
+        locked.expires_at = timezone.now() + dt.timedelta(days=INVITATION_DAYS)
+        locked.save(update_fields=["token_digest", "expires_at"])
+        audit_record(
+            organization=locked.organization,
+            actor=actor,
+            action=AuditAction.INVITATION_RESENT,
+            changes={"person": locked.email, "role": locked.role},
+        )
+    return locked, _invitation_send(invitation=locked, actor=actor, token=token)
+
+
+def invitation_revoke(*, invitation: Invitation, actor: User | None) -> None:
+    """Withdraw an invitation nobody accepted: its link stops working."""
+    with transaction.atomic():
+        locked = _invitation_open(invitation)
+        locked.delete()
+        audit_record(
+            organization=locked.organization,
+            actor=actor,
+            action=AuditAction.INVITATION_REVOKED,
+            changes={"person": locked.email, "role": locked.role},
+        )
+
+
+def invitation_accept(
+    *, invitation: Invitation, user: User | None = None, password: str | None = None
+) -> User:
+    """Join the invitation's organization: as the signed-in `user`, or as a new account.
+
+    A new account gets `password`, or none when its domain signs in through SSO.
+    """
+    with transaction.atomic():
+        locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        if not locked.is_usable:
+            raise ValidationError(
+                "This invitation was already used or has expired.", code="invitation_used"
+            )
+        if user is None:
+            user = user_get_by_email(email=locked.email) or user_create(
+                email=locked.email, password=password
+            )
+        elif user.email.lower() != locked.email:
+            raise people_error("invitation_email_mismatch")
+        if membership_get(user=user, organization=locked.organization) is None:
+            membership_create(user=user, organization=locked.organization, role=locked.role)
+        locked.accepted_at = timezone.now()
+        locked.save(update_fields=["accepted_at"])
+        audit_record(
+            organization=locked.organization,
+            actor=user,
+            action=AuditAction.INVITATION_ACCEPTED,
+            changes={"person": user.email, "role": locked.role},
+        )
+    return user

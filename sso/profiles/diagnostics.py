@@ -1,0 +1,183 @@
+"""What an admin should change in the IdP when a login or a connection test fails.
+
+One fix per reason code, with the values involved and the field names of the admin's IdP.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sso.models import LoginEvent, SSOProfile
+from sso.profiles.idp_guides import guide_for
+from sso.reasons import Reason
+from sso.saml.config import sp_acs_url, sp_entity_id
+
+FIXES: dict[str, str] = {
+    Reason.OK: "",
+    Reason.RESPONSE_UNSIGNED: (
+        "The SAML Response is not signed (at most the assertion is). In your IdP, sign the "
+        "Response as well as the Assertion: {signing_field}."
+    ),
+    Reason.ASSERTION_UNSIGNED: (
+        "The Response is signed but the Assertion is not. Turn on assertion signing in your "
+        "IdP: {signing_field}."
+    ),
+    Reason.SIGNATURE_INVALID: "{signature_fix}",
+    Reason.ENCRYPTED_ASSERTION_UNSUPPORTED: (
+        "The assertion is encrypted, and encrypted assertions are not supported. Turn "
+        "encryption off in your IdP ({encryption_field})."
+    ),
+    Reason.WEAK_SIGNATURE_ALGORITHM: (
+        "Your IdP signs with SHA-1 ({algorithm}), which is refused. Set the signature and "
+        "digest algorithms to RSA-SHA256 / SHA-256 in your IdP."
+    ),
+    Reason.ISSUER_MISMATCH: (
+        "The IdP sent the Issuer {received}, but this profile expects {expected}. If the IdP "
+        "is right, paste its Issuer into Issuer ID/URL in step 4; otherwise check that the "
+        "response comes from the application you set up for this profile."
+    ),
+    Reason.AUDIENCE_MISMATCH: (
+        "The assertion's audience was {received}. In your IdP, set {audience_field} to {expected}."
+    ),
+    Reason.DESTINATION_MISMATCH: (
+        "The Response's Destination was {received}. In your IdP, set {acs_field} to {expected}."
+    ),
+    Reason.RECIPIENT_MISMATCH: (
+        "The assertion's Recipient was {received}. In your IdP, set {recipient_field} to "
+        "{expected}."
+    ),
+    Reason.NOT_YET_VALID: (
+        "The assertion is valid only from {not_before}: the IdP's clock is about "
+        "{clock_difference_seconds} seconds ahead of ours. Correct the IdP server's time (NTP)."
+    ),
+    Reason.EXPIRED: (
+        "The assertion expired at {not_on_or_after}, {seconds_late} seconds before it arrived. "
+        "Check the IdP server's clock (NTP); if it is right, run the test again without "
+        "pausing at the IdP's login page."
+    ),
+    Reason.UNKNOWN_IN_RESPONSE_TO: (
+        "The response does not answer the request this browser sent ({problem}). Start the "
+        "sign-in from this site (the Test connection button or the Log In page) in the same "
+        "browser, not from a bookmark of the IdP's login page."
+    ),
+    Reason.UNSOLICITED_NOT_ALLOWED: (
+        "The IdP started this login on its own (IdP-initiated, for example from its app "
+        "dashboard). Start from this site's Log In page, or allow IdP-initiated login in "
+        "step 4 under Advanced."
+    ),
+    Reason.REPLAYED_ASSERTION: (
+        "This assertion was already used once and cannot be used again. Start a new sign-in."
+    ),
+    Reason.MISSING_NAMEID: ("The assertion has no NameID. In your IdP, set {name_id_field}."),
+    Reason.NAMEID_FORMAT: (
+        "The NameID format was {received}, or its value is not an email address. In your IdP, "
+        "set {name_id_field}."
+    ),
+    Reason.DOMAIN_NOT_TRUSTED: (
+        "{email_domain} is not a trusted domain of this profile. Add it under Trusted "
+        "domains in step 4, or sign in with an account of a trusted domain."
+    ),
+    Reason.DOMAIN_UNVERIFIED: (
+        "{email} has no account here yet, and its domain is not verified, so none is created "
+        "or linked. Verify the domain on the Domains page (a DNS TXT record or an HTTPS file), "
+        "or invite the person."
+    ),
+    Reason.IDP_STATUS_ERROR: (
+        "The IdP answered with the status {status} {second_level_status} {status_message}. "
+        "Look at the IdP's sign-in log: most often the user is not assigned to the application."
+    ),
+    Reason.MALFORMED_RESPONSE: (
+        "What arrived is not a well-formed SAML Response ({problem}). Check that the IdP "
+        "posts its SAML Response to {acs_url}, with one signed assertion."
+    ),
+    Reason.PROFILE_INACTIVE: (
+        "This profile is not active. Run Test connection and press Activate."
+    ),
+    Reason.USER_NOT_PROVISIONED: (
+        "No account exists for {email} and 'Create users on first login' is off. Invite the "
+        "person, or turn it on in step 4 under Advanced."
+    ),
+    Reason.USER_INACTIVE: "The account {email} is deactivated; reactivate it to let them in.",
+    Reason.INTERNAL_ERROR: (
+        "Something unexpected failed on our side. Contact support with reference {event_id}."
+    ),
+}
+
+
+class _Values(dict):
+    def __missing__(self, key: str) -> str:
+        return "(not given)"
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(str(item) for item in value) or "(none)"
+    return str(value) if value not in (None, "") else "(none)"
+
+
+def _signature_fix(detail: dict[str, Any]) -> str:
+    signed_with = detail.get("signed_with") or []
+    configured = detail.get("configured") or []
+    if signed_with and not set(signed_with) & set(configured):
+        return (
+            f"The response was signed with the certificate whose SHA-256 fingerprint is "
+            f"{_text(signed_with)}, but this profile trusts {_text(configured)}. Paste the "
+            "IdP's current signing certificate into X.509 signing certificate in step 4."
+        )
+    return (
+        f"A signature does not verify with the configured certificate ({_text(configured)}). "
+        "Paste the IdP's current signing certificate in step 4; if it is already the same, "
+        "the response was changed on its way and must not be trusted."
+    )
+
+
+def fix_for(event: LoginEvent, profile: SSOProfile) -> str:
+    """The advice for this event's reason, with its values and the IdP's own field names."""
+    template = FIXES.get(event.reason, FIXES[Reason.INTERNAL_ERROR])
+    guide = guide_for(profile.idp_kind)
+    values = _Values({key: _text(value) for key, value in event.detail.items()})
+    values.update(
+        signing_field=guide.signing_field,
+        encryption_field=guide.encryption_field,
+        audience_field=guide.audience_field,
+        acs_field=guide.acs_field,
+        recipient_field=guide.recipient_field,
+        name_id_field=guide.name_id_field,
+        acs_url=sp_acs_url(profile),
+        entity_id=sp_entity_id(profile),
+        email=event.email or "(unknown)",
+        event_id=event.pk,
+        signature_fix=_signature_fix(event.detail),
+    )
+    return template.format_map(values)
+
+
+DETAIL_LABELS = {
+    "received": "Received",
+    "expected": "Expected",
+    "signed_with": "Signed with the certificate (SHA-256)",
+    "configured": "Certificates this profile trusts (SHA-256)",
+    "problem": "Problem",
+    "algorithm": "Algorithm",
+    "in_response_to": "InResponseTo",
+    "assertion_id": "Assertion ID",
+    "email_domain": "Email domain",
+    "status": "Status",
+    "second_level_status": "Second-level status",
+    "status_message": "Status message",
+    "not_before": "Not before",
+    "not_on_or_after": "Not on or after",
+    "now": "Our time",
+    "clock_difference_seconds": "Clock difference (s)",
+    "seconds_late": "Seconds late",
+    "initiated_by": "Initiated by",
+    "verified_with": "Verified with the certificate (SHA-256)",
+}
+
+
+def detail_rows(event: LoginEvent) -> list[tuple[str, str]]:
+    """A failed attempt's details as labelled plain text, for the admin's event page."""
+    return [
+        (DETAIL_LABELS.get(key, key.replace("_", " ").capitalize()), _text(value))
+        for key, value in event.detail.items()
+    ]

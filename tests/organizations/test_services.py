@@ -1,0 +1,43 @@
+"""Accounts and organizations."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from sso.models import (
+    User,
+)
+from sso.organizations.services import user_create
+from tests.factories import (
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def test_user_email_unique_case_insensitively():
+    UserFactory(email="grace@acme.test")
+    with pytest.raises(ValidationError):
+        user_create(email="GRACE@acme.test", password="x")
+    assert User.objects.count() == 1
+
+
+def test_account_lookup_by_email_searches_the_unique_index():
+    """A sign-in finds its account through the case-insensitive unique index, not a scan."""
+    from django.db import connection
+
+    from sso.models import User
+
+    UserFactory(email="grace@acme.test")
+    queryset = User.objects.with_email("  Grace@ACME.test ")
+    assert list(queryset.values_list("email", flat=True)) == ["grace@acme.test"]
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute(f"EXPLAIN {sql}", params)
+        else:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = " ".join(str(row) for row in cursor.fetchall())
+    assert "user_email_unique_ci" in plan, plan
