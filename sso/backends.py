@@ -1,26 +1,73 @@
-"""Authentication backend for SSO logins verified by the ACS."""
+"""The authentication backend of SSO logins: djangosaml2's Saml2Backend, with the product's rules
+in its hooks."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import logging
+from typing import Any
 
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from djangosaml2.backends import Saml2Backend
 
-from sso.login.services import sso_user_for_login
-from sso.models import User
+from sso.domains.selectors import trusted_domains_for_email
+from sso.models import SignInMethod, SSOProfile, TrustedDomain, User
+from sso.organizations.selectors import user_get_by_email
+from sso.organizations.services import (
+    membership_create,
+    membership_record_sign_in,
+    user_create,
+)
+from sso.reasons import LoginRefused, Reason
+from sso.validators import normalize_idp_email
 
-if TYPE_CHECKING:
-    from sso.saml.acs import VerifiedLogin
+logger = logging.getLogger(__name__)
 
 SSO_BACKEND = "sso.backends.ProfileSaml2Backend"  # as AUTHENTICATION_BACKENDS names it
+NAME_ID = "saml:NameID"  # the verified NameID, handed to djangosaml2 as one more attribute
+
+FIRST_NAME_ATTRIBUTES = (
+    "givenName",
+    "given_name",
+    "first_name",
+    "firstName",
+    "urn:oid:2.5.4.42",
+    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname",
+)
+LAST_NAME_ATTRIBUTES = (
+    "sn",
+    "surname",
+    "last_name",
+    "lastName",
+    "urn:oid:2.5.4.4",
+    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname",
+)
+
+
+def profile_attribute_mapping(profile: SSOProfile) -> dict[str, tuple[str, ...]]:
+    """Which SAML attribute fills which account field, in djangosaml2's form.
+
+    The email (the account key) is the NameID; names come from the first of the usual claim
+    names that the IdP sends (clean_attributes resolves the fallback chain).
+    """
+    return {NAME_ID: ("email",), "first_name": ("first_name",), "last_name": ("last_name",)}
+
+
+def _first_value(attributes: dict[str, list[Any]], names: tuple[str, ...]) -> str:
+    for name in names:
+        values = attributes.get(name)
+        if values and str(values[0]).strip():
+            return str(values[0]).strip()[:150]
+    return ""
 
 
 class ProfileSaml2Backend(Saml2Backend):
     """Signs in the person a verified assertion names, under the profile's organization policy.
 
-    Answers only for `sso_login`, a VerifiedLogin the ACS produced; raises LoginRefused (not
-    PermissionDenied, which Django would swallow) so the refusal keeps its reason code.
+    djangosaml2's `authenticate` runs the login; the hooks below decide. They raise
+    LoginRefused (not PermissionDenied, which Django would swallow) so that every refusal
+    keeps its reason code. Answers only when given the `profile` whose IdP verified the
+    assertion, so `django.contrib.auth.authenticate` never reaches it by accident.
     """
 
     def authenticate(
@@ -30,15 +77,126 @@ class ProfileSaml2Backend(Saml2Backend):
         attribute_mapping: dict | None = None,
         create_unknown_user: bool = True,
         assertion_info: dict | None = None,
-        sso_login: VerifiedLogin | None = None,
+        *,
+        profile: SSOProfile | None = None,
         **kwargs: Any,
     ) -> User | None:
-        if sso_login is None:
+        """djangosaml2's, for one profile: the backend keeps the profile and the trusted
+        domains `is_authorized` found for the email, for the hooks that follow."""
+        if profile is None:
             return None
-        user = sso_user_for_login(
-            profile=sso_login.profile,
-            email=sso_login.email,
-            first_name=sso_login.first_name,
-            last_name=sso_login.last_name,
+        self.profile = profile
+        self.domains: list[TrustedDomain] = []
+        return super().authenticate(
+            request,
+            session_info=session_info,
+            attribute_mapping=attribute_mapping,
+            create_unknown_user=create_unknown_user,
+            assertion_info=assertion_info,
         )
-        return user if self.user_can_authenticate(user) else None
+
+    def clean_attributes(self, attributes: dict, idp_entityid: str, **kwargs: Any) -> dict:
+        """The verified NameID under its own key, and the names from the first claim sent."""
+        return {
+            NAME_ID: attributes.get(NAME_ID, []),
+            "first_name": [_first_value(attributes, FIRST_NAME_ATTRIBUTES)],
+            "last_name": [_first_value(attributes, LAST_NAME_ATTRIBUTES)],
+        }
+
+    def clean_user_main_attribute(self, main_attribute: Any) -> str:
+        return normalize_idp_email(main_attribute or "")
+
+    def is_authorized(
+        self,
+        attributes: dict,
+        attribute_mapping: dict,
+        idp_entityid: str,
+        assertion_info: dict,
+        **kwargs: Any,
+    ) -> bool:
+        """The tenant policy: the email is in a trusted domain of this very profile, so no IdP
+        reaches another tenant's people."""
+        email = normalize_idp_email((attributes.get(NAME_ID) or [""])[0])
+        self.domains = trusted_domains_for_email(profile=self.profile, email=email)
+        if not self.domains:
+            refusal = LoginRefused(Reason.DOMAIN_NOT_TRUSTED, email_domain=email.rpartition("@")[2])
+            raise refusal
+        return True
+
+    def get_or_create_user(
+        self,
+        user_lookup_key: str,
+        user_lookup_value: Any,
+        create_unknown_user: bool,
+        idp_entityid: str,
+        attributes: dict,
+        attribute_mapping: dict,
+        request: HttpRequest | None,
+    ) -> tuple[User, bool]:
+        """The account found by email, or created just in time (`create_unknown_user`: the
+        profile's JIT setting), and its membership of the profile's organization.
+
+        An account that is not a member yet is linked or created only while a verified
+        trusted domain covers its email. Returns (user, False): a created account is saved
+        here, inside the sign-in transaction, so djangosaml2 need not save it again.
+        """
+        names = {
+            "first_name": attributes["first_name"][0],
+            "last_name": attributes["last_name"][0],
+        }
+        try:
+            with transaction.atomic():
+                return self._member(user_lookup_value, create_unknown_user, names), False
+        except IntegrityError:
+            # Two first logins of one person raced; the other created the account.
+            with transaction.atomic():
+                return self._member(user_lookup_value, create_unknown_user, names), False
+
+    def _member(self, email: str, create_unknown_user: bool, names: dict[str, str]) -> User:
+        profile = self.profile
+        user = user_get_by_email(email=email)
+        # Recording the sign-in also tells whether the account is a member already; a refusal
+        # below raises out of the transaction around this call, which takes the record back.
+        is_member = user is not None and membership_record_sign_in(
+            user=user, method=SignInMethod.SSO, profile=profile
+        )
+        if not is_member and not any(domain.is_verified for domain in self.domains):
+            # Until its owner proves the domain, it neither creates nor links accounts.
+            raise LoginRefused(Reason.DOMAIN_UNVERIFIED)
+        if user is None:
+            if not create_unknown_user:
+                raise LoginRefused(Reason.USER_NOT_PROVISIONED)
+            user = user_create(email=email, **names)
+            membership_create(
+                user=user,
+                organization=profile.organization,
+                role=profile.jit_role,
+                created_just_in_time=True,
+            )
+            logger.info("Created %s just in time through profile %s", user.pk, profile.sid)
+            membership_record_sign_in(user=user, method=SignInMethod.SSO, profile=profile)
+            return user
+        if not user.is_active:
+            raise LoginRefused(Reason.USER_INACTIVE)
+        if not is_member:
+            if not create_unknown_user:
+                raise LoginRefused(Reason.USER_NOT_PROVISIONED)
+            membership_create(user=user, organization=profile.organization, role=profile.jit_role)
+            membership_record_sign_in(user=user, method=SignInMethod.SSO, profile=profile)
+        return user
+
+    def _update_user(
+        self, user: User, attributes: dict, attribute_mapping: dict, force_save: bool = False
+    ) -> User:
+        """djangosaml2's, except that a name the IdP did not send never blanks the account's,
+        and only the changed fields are written (djangosaml2 saves the whole row)."""
+        changed = [
+            field
+            for field in ("first_name", "last_name")
+            if attributes[field][0] and getattr(user, field) != attributes[field][0]
+        ]
+        for field in changed:
+            setattr(user, field, attributes[field][0])
+        if changed:
+            user.save(update_fields=changed)
+        return user

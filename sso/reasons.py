@@ -1,11 +1,14 @@
-"""Why an SSO login was refused: stable codes, admin sentences and safe end-user messages."""
+"""Why a login (SSO or password) was refused: stable codes, admin sentences, safe user messages."""
 
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
+
+if TYPE_CHECKING:
+    from sso.models import LoginEvent, SSOProfile
 
 
 class Reason(models.TextChoices):
@@ -58,6 +61,12 @@ class Reason(models.TextChoices):
     )
     USER_INACTIVE = "user_inactive", "The account is deactivated."
     INTERNAL_ERROR = "internal_error", "An unexpected error occurred while checking the response."
+    PASSWORD_INVALID = "password_invalid", "The email or password is incorrect."
+    PASSWORD_THROTTLED = "password_throttled", "Too many failed password attempts."
+    SSO_REQUIRED = (
+        "sso_required",
+        "The organization enforces single sign-on and the account is not a break-glass owner.",
+    )
 
 
 # What the person at the browser is told: enough to act on, nothing an attacker can use.
@@ -81,27 +90,44 @@ USER_MESSAGES = {
     ),
     Reason.REPLAYED_ASSERTION: "This sign-in was already used. Please start again.",
     Reason.IDP_STATUS_ERROR: "Your identity provider did not sign you in.",
+    Reason.PASSWORD_INVALID: "Your email or password is incorrect.",
+    Reason.PASSWORD_THROTTLED: (
+        "Too many failed attempts. Wait 15 minutes and try again, or sign in with single "
+        "sign-on if your organization uses it."
+    ),
+    Reason.SSO_REQUIRED: "Your organization requires single sign-on. Continue with SSO to sign in.",
 }
 DEFAULT_USER_MESSAGE = (
     "We could not sign you in with single sign-on. Your administrator can look up what went "
     "wrong with the support reference below."
 )
 
-_BAD_REQUEST = {Reason.MALFORMED_RESPONSE}
+_STATUS = {
+    Reason.MALFORMED_RESPONSE: HTTPStatus.BAD_REQUEST,
+    Reason.PASSWORD_INVALID: HTTPStatus.BAD_REQUEST,
+    Reason.PASSWORD_THROTTLED: HTTPStatus.TOO_MANY_REQUESTS,
+}
 
 
 class LoginRefused(Exception):
-    """An SSO login that must not go through; `detail` is for the login event, never the user."""
+    """A login that must not go through; `detail` is for the login event, never the user.
+
+    `claims`: what the response claimed (email, issuer, assertion id, InResponseTo), filled in
+    once, by the SAML layer. `event`: the login event that records the refusal, once recorded.
+    `profile`: for a password refusal under enforced SSO, the profile to sign in with instead.
+    """
 
     def __init__(self, reason: Reason, **detail: Any) -> None:
         super().__init__(reason.value)
         self.reason = reason
         self.detail = detail
         self.claims: dict[str, str] = {}
+        self.event: LoginEvent | None = None
+        self.profile: SSOProfile | None = None
 
     @property
     def status(self) -> HTTPStatus:
-        return HTTPStatus.BAD_REQUEST if self.reason in _BAD_REQUEST else HTTPStatus.FORBIDDEN
+        return _STATUS.get(self.reason, HTTPStatus.FORBIDDEN)
 
     @property
     def user_message(self) -> str:

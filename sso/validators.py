@@ -200,6 +200,11 @@ def normalize_domain_pattern(value: str) -> str:
     return f"*.{ascii_host}" if wildcard else ascii_host
 
 
+def normalize_idp_email(value: str) -> str:
+    """The account key of an email address an IdP asserted: stripped and lower-cased."""
+    return str(value).strip().lower()
+
+
 def email_domain(email: str) -> str:
     """The IDNA, lower-case domain of an email address ('' when there is none)."""
     _, at, domain = (email or "").strip().rpartition("@")

@@ -152,3 +152,19 @@ class AuditEventFactory(factory.django.DjangoModelFactory):
     actor = factory.SubFactory(UserFactory)
     action = AuditAction.CHANGED
     changes = factory.LazyFunction(lambda: {"name": ["Old", "New"]})
+
+
+def verified_login(profile, email: str, **attributes: list[str]):
+    """What the SAML layer hands the login service once a response for `email` verified."""
+    from sso.saml.acs import VerifiedLogin
+
+    return VerifiedLogin(
+        profile=profile,
+        email=email,
+        name_id_format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
+        issuer=profile.idp_issuer,
+        assertion_id="_" + email,
+        in_response_to="",
+        pending=None,
+        attributes=attributes,
+    )

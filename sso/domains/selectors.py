@@ -48,18 +48,14 @@ def domains_conflicting(*, domains: list[str], organization: Organization) -> li
     )
 
 
-def trusted_domain_for_email(
-    *, profile: SSOProfile, email: str, verified: bool = False
-) -> TrustedDomain | None:
-    """The profile's own trusted domain covering this email, exact before wildcard."""
+def trusted_domains_for_email(*, profile: SSOProfile, email: str) -> list[TrustedDomain]:
+    """The profile's own trusted domains covering this email, exact before wildcard."""
     domain = email_domain(email)
     if not domain:
-        return None
-    candidates = [
-        d for d in profile.domains.all() if d.matches(domain) and (d.is_verified or not verified)
-    ]
+        return []
+    candidates = [d for d in profile.domains.all() if d.matches(domain)]
     candidates.sort(key=lambda d: (d.is_wildcard, -len(d.domain)))
-    return candidates[0] if candidates else None
+    return candidates
 
 
 def profile_for_email(*, email: str) -> SSOProfile | None:

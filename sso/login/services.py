@@ -1,134 +1,246 @@
-"""Signing in, by SSO or by password: the policy, decided once."""
+"""Signing in, by SSO or by password: the policy, decided once.
+
+An SSO login: the ACS view hands the posted response to `sso_login`, which refuses an inactive
+profile, has the SAML layer verify the response (bytes in, verified facts out), and signs the
+person in through djangosaml2's backend (sso/backends.py), whose hooks apply the tenant rules:
+the account, its sign-in, the login event and the session, in one transaction. A refusal is
+recorded outside that transaction and carries its event. A connection test goes through the
+same verification and signs nobody in.
+"""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
+from django.contrib import auth
 from django.contrib.auth import authenticate
-from django.db import IntegrityError, transaction
+from django.db import transaction
+from django.http import HttpRequest
+from django.urls import reverse
+from saml2.config import SPConfig
 
-from sso.domains.selectors import profile_for_email, trusted_domain_for_email
-from sso.events import audit_record
+from sso.backends import NAME_ID, SSO_BACKEND, ProfileSaml2Backend, profile_attribute_mapping
+from sso.domains.selectors import profile_for_email, trusted_domains_for_email
+from sso.events import audit_record, login_event_record
 from sso.login import throttling
-from sso.models import (
-    AuditAction,
-    SignInMethod,
-    SSOProfile,
-    User,
-)
-from sso.organizations.selectors import (
-    break_glass_membership,
-    organization_enforcing_sso_for,
-    user_get_by_email,
-)
-from sso.organizations.services import membership_create, membership_record_sign_in, user_create
+from sso.models import AuditAction, LoginEvent, LoginOutcome, SignInMethod, SSOProfile, User
+from sso.organizations.selectors import break_glass_membership, organization_enforcing_sso_for
+from sso.organizations.services import membership_record_sign_in
+from sso.profiles.services import connection_test_record
 from sso.reasons import LoginRefused, Reason
+from sso.saml.acs import VerifiedLogin, verify_response
+from sso.saml.authn import authn_request_url
+from sso.saml.pending import PendingRequest, pending_test_find
+from sso.validators import same_origin_path
 
 logger = logging.getLogger(__name__)
 
+SESSION_PROFILE_KEY = "sso_profile_sid"
 
-def sso_user_for_login(
-    *, profile: SSOProfile, email: str, first_name: str = "", last_name: str = ""
-) -> User:
-    """The account an SSO login of this profile signs in, found by email or created just in time.
 
-    Raises LoginRefused. An existing account joins the profile's organization only when its email
-    is in a trusted domain of that very profile, so no IdP reaches another tenant's people.
+@dataclass(frozen=True)
+class AcsOutcome:
+    """Where the browser goes next, and the login event that recorded the attempt."""
+
+    redirect_to: str
+    event: LoginEvent
+
+
+def sso_login(
+    *,
+    request: HttpRequest,
+    profile: SSOProfile,
+    saml_response: str,
+    relay_state: str,
+    token: str | None,
+) -> AcsOutcome:
+    """Sign in the person a posted SAMLResponse names, or run the connection test it answers.
+
+    Raises LoginRefused with its recorded `event`, except for an IdP-initiated attempt on a
+    profile that allows only SP-initiated logins, which (as the product we model does) is
+    recorded and restarted as an SP-initiated login.
     """
-    if trusted_domain_for_email(profile=profile, email=email) is None:
-        raise LoginRefused(Reason.DOMAIN_NOT_TRUSTED)
-    names = {"first_name": first_name, "last_name": last_name}
-    try:
-        with transaction.atomic():
-            return _sso_user_for_login(profile=profile, email=email, **names)
-    except IntegrityError:
-        # Two first logins of one person raced; the other created the account.
-        with transaction.atomic():
-            return _sso_user_for_login(profile=profile, email=email, **names)
-
-
-def _sso_user_for_login(
-    *, profile: SSOProfile, email: str, first_name: str, last_name: str
-) -> User:
-    user = user_get_by_email(email=email)
-    # Recording the sign-in also tells whether the account is a member already; a refusal
-    # below raises out of the transaction around this function, which takes the record back.
-    is_member = user is not None and membership_record_sign_in(
-        user=user, method=SignInMethod.SSO, profile=profile
-    )
-    if not is_member and not trusted_domain_for_email(
-        profile=profile, email=email, verified=True
-    ):
-        # Until its owner proves the domain, it neither creates nor links accounts.
-        raise LoginRefused(Reason.DOMAIN_UNVERIFIED)
-    if user is None:
-        if not profile.jit_provisioning:
-            raise LoginRefused(Reason.USER_NOT_PROVISIONED)
-        user = user_create(email=email, first_name=first_name, last_name=last_name)
-        membership_create(
-            user=user,
-            organization=profile.organization,
-            role=profile.jit_role,
-            created_just_in_time=True,
+    test = pending_test_find(relay_state=relay_state, sid=profile.sid, token=token)
+    if test is not None:
+        return sso_connection_test(
+            request=request, profile=profile, saml_response=saml_response, token=token, test=test
         )
-        logger.info("Created %s just in time through profile %s", user.pk, profile.sid)
-        membership_record_sign_in(user=user, method=SignInMethod.SSO, profile=profile)
-        return user
-    if not user.is_active:
+    try:
+        if not profile.is_active:
+            raise LoginRefused(Reason.PROFILE_INACTIVE)
+        login = verify_response(profile=profile, saml_response=saml_response, token=token)
+        # The account, its sign-in, the login event and the session: one transaction.
+        with transaction.atomic():
+            event = _sign_in(request, login)
+    except LoginRefused as refusal:
+        refusal.event = _refusal_record(request, profile, refusal)
+        if refusal.reason == Reason.UNSOLICITED_NOT_ALLOWED and profile.is_active:
+            return AcsOutcome(reverse("sso:saml2_login", args=[profile.sid]), refusal.event)
+        raise
+    except Exception:
+        # The one last-resort catch at the ACS boundary: whatever failed, nobody is signed in.
+        logger.exception("Unexpected error in the ACS of profile %s", profile.sid)
+        request.session.flush()
+        refusal = LoginRefused(Reason.INTERNAL_ERROR)
+        refusal.event = _refusal_record(request, profile, refusal)
+        raise refusal from None
+    return AcsOutcome(_redirect_target(login, relay_state), event)
+
+
+def sso_login_start(
+    *,
+    request: HttpRequest,
+    profile: SSOProfile,
+    config: SPConfig | None,
+    relay_state: str,
+    token: str,
+) -> str:
+    """The IdP URL of an SP-initiated login; raises LoginRefused with its recorded event."""
+    try:
+        return authn_request_url(
+            profile=profile, relay_state=relay_state, token=token, config=config
+        )
+    except LoginRefused as refusal:
+        refusal.event = _refusal_record(request, profile, refusal)
+        raise
+
+
+def sso_connection_test(
+    *,
+    request: HttpRequest,
+    profile: SSOProfile,
+    saml_response: str,
+    token: str | None,
+    test: PendingRequest,
+) -> AcsOutcome:
+    """Verify exactly as a login would, then show the admin the result; sign nobody in.
+
+    An email outside the trusted domains is reported rather than refused.
+    """
+    try:
+        login = verify_response(
+            profile=profile, saml_response=saml_response, token=token, test=test
+        )
+    except LoginRefused as refusal:
+        reason, claims, detail = refusal.reason, refusal.claims, refusal.detail
+    except Exception:
+        logger.exception("Unexpected error in the connection test of profile %s", profile.sid)
+        reason, claims, detail = Reason.INTERNAL_ERROR, {}, {}
+    else:
+        domains = trusted_domains_for_email(profile=profile, email=login.email)
+        reason, claims = Reason.OK, login.claims
+        detail = {
+            **login.diagnostics(),
+            "domain_trusted": bool(domains),
+            "domain_verified": any(domain.is_verified for domain in domains),
+        }
+    event = connection_test_record(
+        profile=profile,
+        tester=User.objects.filter(pk=test.tester_id).first(),
+        reason=reason,
+        claims=claims,
+        detail=detail,
+        client_ip=throttling.client_ip(request),
+    )
+    return AcsOutcome(reverse("sso:profile_login_event", args=[profile.sid, event.pk]), event)
+
+
+def sso_user_for_login(*, request: HttpRequest | None, login: VerifiedLogin) -> User:
+    """The account a verified login signs in: djangosaml2's `authenticate`, through the
+    profile's backend, with the profile's attribute mapping and create-users setting."""
+    profile = login.profile
+    user = ProfileSaml2Backend().authenticate(
+        request,
+        session_info={
+            "ava": {**login.attributes, NAME_ID: [login.email]},
+            "issuer": login.issuer,
+        },
+        attribute_mapping=profile_attribute_mapping(profile),
+        create_unknown_user=profile.jit_provisioning,
+        assertion_info={"assertion_id": login.assertion_id},
+        profile=profile,
+    )
+    if user is None:
         raise LoginRefused(Reason.USER_INACTIVE)
-    if not is_member:
-        if not profile.jit_provisioning:
-            raise LoginRefused(Reason.USER_NOT_PROVISIONED)
-        membership_create(user=user, organization=profile.organization, role=profile.jit_role)
-        membership_record_sign_in(user=user, method=SignInMethod.SSO, profile=profile)
-    names = {"first_name": first_name, "last_name": last_name}
-    changed = [key for key, value in names.items() if value and getattr(user, key) != value]
-    if changed:
-        for key in changed:
-            setattr(user, key, names[key])
-        user.save(update_fields=changed)
     return user
 
 
-class PasswordLoginRefused(Exception):
-    """A password sign-in that must not go through; `code` is stable, `message` is for the user."""
+def _sign_in(request: HttpRequest, login: VerifiedLogin) -> LoginEvent:
+    try:
+        user = sso_user_for_login(request=request, login=login)
+    except LoginRefused as refusal:
+        refusal.claims = login.claims
+        raise
+    event = login_event_record(
+        profile=login.profile,
+        outcome=LoginOutcome.SUCCESS,
+        reason=Reason.OK,
+        user=user,
+        email=login.email,
+        idp_issuer=login.issuer,
+        assertion_id=login.assertion_id,
+        in_response_to=login.in_response_to,
+        client_ip=throttling.client_ip(request),
+        detail={
+            "initiated_by": "sp" if login.pending else "idp",
+            "verified_with": login.verifying_certificate,
+        },
+    )
+    auth.login(request, user, backend=SSO_BACKEND)
+    request.session[SESSION_PROFILE_KEY] = login.profile.sid
+    request.session.save()  # in this transaction; the response does not write it again
+    return event
 
-    MESSAGES = {
-        "invalid": "Your email or password is incorrect.",
-        "throttled": (
-            "Too many failed attempts. Wait 15 minutes and try again, or sign in with single "
-            "sign-on if your organization uses it."
-        ),
-        "sso_required": (
-            "Your organization requires single sign-on. Continue with SSO to sign in."
-        ),
-    }
 
-    def __init__(self, code: str, profile: SSOProfile | None = None) -> None:
-        super().__init__(code)
-        self.code = code
-        self.message = self.MESSAGES[code]
-        self.profile = profile
+def _refusal_record(request: HttpRequest, profile: SSOProfile, refusal: LoginRefused) -> LoginEvent:
+    event = login_event_record(
+        profile=profile,
+        outcome=LoginOutcome.FAILURE,
+        reason=refusal.reason,
+        email=refusal.claims.get("email", ""),
+        idp_issuer=refusal.claims.get("issuer", ""),
+        assertion_id=refusal.claims.get("assertion_id", ""),
+        in_response_to=refusal.claims.get("in_response_to", ""),
+        client_ip=throttling.client_ip(request),
+        detail=refusal.detail,
+    )
+    logger.info(
+        "SSO login refused: profile=%s reason=%s event=%s", profile.sid, refusal.reason, event.pk
+    )
+    return event
+
+
+def _redirect_target(login: VerifiedLogin, posted_relay_state: str) -> str:
+    """Our own remembered RelayState for SP-initiated logins; the posted one only for
+    IdP-initiated logins; and either only when it is a path on this site."""
+    relay_state = login.pending.relay_state if login.pending else posted_relay_state
+    return (
+        same_origin_path(relay_state)
+        or login.profile.default_redirect_url
+        or reverse("sso:console")
+    )
 
 
 def password_login(*, email: str, password: str, client_ip: str | None) -> User:
     """Check a password sign-in: throttling, enforced SSO with break-glass owners, password.
 
-    Raises PasswordLoginRefused. A break-glass sign-in is audited.
+    Raises LoginRefused (`refusal.profile`: the profile to sign in with instead, under enforced
+    SSO). A break-glass sign-in is audited.
     """
     if throttling.login_throttled(email=email, client_ip=client_ip):
-        raise PasswordLoginRefused("throttled")
+        raise LoginRefused(Reason.PASSWORD_THROTTLED)
     user = authenticate(None, username=email.strip(), password=password)
     if user is None:
         throttling.login_failure_record(email=email, client_ip=client_ip)
-        raise PasswordLoginRefused("invalid")
+        raise LoginRefused(Reason.PASSWORD_INVALID)
     throttling.login_success_record(email=email)
     enforcing = organization_enforcing_sso_for(email=user.email)
     if enforcing is not None:
         if break_glass_membership(user=user, organization=enforcing) is None:
-            raise PasswordLoginRefused(
-                "sso_required", profile_for_email(email=user.email)
-            )
+            refusal = LoginRefused(Reason.SSO_REQUIRED)
+            refusal.profile = profile_for_email(email=user.email)
+            raise refusal
         audit_record(
             organization=enforcing,
             actor=user,

@@ -10,6 +10,7 @@ import hashlib
 
 from django.conf import settings
 from django.core.cache import cache
+from django.http import HttpRequest
 
 _KEY = "sso:login-failures:{}:{}"
 
@@ -45,3 +46,8 @@ def login_failure_record(*, email: str, client_ip: str | None) -> None:
 
 def login_success_record(*, email: str) -> None:
     cache.delete(_keys(email, None)[0])
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The address a request came from, as the throttle and the login events count it."""
+    return request.META.get("REMOTE_ADDR") or None

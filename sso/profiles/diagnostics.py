@@ -101,6 +101,17 @@ FIXES: dict[str, str] = {
     Reason.INTERNAL_ERROR: (
         "Something unexpected failed on our side. Contact support with reference {event_id}."
     ),
+    Reason.PASSWORD_INVALID: (
+        "{email} typed a wrong password. If they forgot it, they can reset it from the sign-in "
+        "page."
+    ),
+    Reason.PASSWORD_THROTTLED: (
+        "Password sign-in for {email} is paused for 15 minutes after repeated failures."
+    ),
+    Reason.SSO_REQUIRED: (
+        "Your organization enforces SSO, so {email} must sign in through your IdP; only "
+        "break-glass owners keep password sign-in (Organization page)."
+    ),
 }
 
 

@@ -33,32 +33,16 @@ from saml2.sigver import MissingKey, SignatureError
 from saml2.validate import ResponseLifetimeExceed, ToEarly
 
 from sso.crypto import fingerprint_of
-from sso.domains.selectors import trusted_domain_for_email
 from sso.models import SSOProfile
 from sso.reasons import LoginRefused, Reason
 from sso.saml.config import saml_client_for, sp_acs_url, sp_entity_id
 from sso.saml.facts import ResponseFacts, check_claims, read_response
 from sso.saml.pending import PendingRequest, pending_request_consume, pending_request_take
 from sso.saml.pysaml2.signature import ReceivedDocument
+from sso.validators import normalize_idp_email
 
 logger = logging.getLogger(__name__)
 
-FIRST_NAME_ATTRIBUTES = (
-    "givenName",
-    "given_name",
-    "first_name",
-    "firstName",
-    "urn:oid:2.5.4.42",
-    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname",
-)
-LAST_NAME_ATTRIBUTES = (
-    "sn",
-    "surname",
-    "last_name",
-    "lastName",
-    "urn:oid:2.5.4.4",
-    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname",
-)
 _REPLAY_KEY = "sso:assertion-seen:{}"
 _MAX_REPLAY_WINDOW = dt.timedelta(days=1)
 
@@ -74,8 +58,6 @@ class VerifiedLogin:
     pending: PendingRequest | None
     attributes: dict[str, list[str]] = field(default_factory=dict)
     signature_algorithms: list[str] = field(default_factory=list)
-    domain_trusted: bool = True
-    domain_verified: bool = True
     verifying_certificate: str = ""
     clock_difference_seconds: int | None = None
 
@@ -102,26 +84,8 @@ class VerifiedLogin:
             "signature_algorithms": sorted(set(self.signature_algorithms)),
             "verifying_certificate": self.verifying_certificate,
             "clock_difference_seconds": self.clock_difference_seconds,
-            "domain_trusted": self.domain_trusted,
-            "domain_verified": self.domain_verified,
             "email_domain": self.email.rpartition("@")[2],
         }
-
-    @property
-    def first_name(self) -> str:
-        return _first_value(self.attributes, FIRST_NAME_ATTRIBUTES)
-
-    @property
-    def last_name(self) -> str:
-        return _first_value(self.attributes, LAST_NAME_ATTRIBUTES)
-
-
-def _first_value(attributes: dict[str, list[str]], names: tuple[str, ...]) -> str:
-    for name in names:
-        values = attributes.get(name)
-        if values:
-            return str(values[0]).strip()[:150]
-    return ""
 
 
 def _replay_key(issuer: str, assertion_id: str) -> str:
@@ -223,7 +187,7 @@ def _email_from(name_id: object) -> tuple[str, str]:
     name_format = getattr(name_id, "format", None) or ""
     if name_format != NAMEID_FORMAT_EMAILADDRESS:
         raise LoginRefused(Reason.NAMEID_FORMAT, received=name_format or "(none)")
-    email = name_id.text.strip().lower()
+    email = normalize_idp_email(name_id.text)
     try:
         validate_email(email)
     except ValidationError:
@@ -241,9 +205,9 @@ def verify_response(
 ) -> VerifiedLogin:
     """Verify a posted SAMLResponse for this profile; raise LoginRefused with the reason.
 
-    With `test` (the admin's connection test it must answer), an email outside the trusted
-    domains is reported rather than refused; nothing else is relaxed. A refusal carries what
-    the response claimed (`refusal.claims`) for the login event.
+    Bytes in, verified facts out: no tenant rule is applied here (sso/login/services.py
+    applies them). `test`: the admin's connection test the response must answer. A refusal
+    carries what the response claimed (`refusal.claims`) for the login event.
     """
     now = now or dt.datetime.now(dt.UTC)
     xml = _decode(saml_response)
@@ -309,16 +273,6 @@ def _verify(
     if test is not None and not pending_request_consume(request_id=test.request_id):
         raise LoginRefused(Reason.UNKNOWN_IN_RESPONSE_TO, in_response_to=test.request_id)
 
-    domain_trusted = trusted_domain_for_email(profile=profile, email=email) is not None
-    if not domain_trusted and test is None:
-        refusal = LoginRefused(Reason.DOMAIN_NOT_TRUSTED, email_domain=email.rpartition("@")[2])
-        refusal.claims["email"] = email
-        raise refusal
-
-    domain_verified = (
-        trusted_domain_for_email(profile=profile, email=email, verified=True) is not None
-    )
-
     return VerifiedLogin(
         profile=profile,
         email=email,
@@ -329,8 +283,6 @@ def _verify(
         pending=pending,
         attributes={key: [str(v) for v in values] for key, values in (verified.ava or {}).items()},
         signature_algorithms=facts.signature_algorithms,
-        domain_trusted=domain_trusted,
-        domain_verified=domain_verified,
         verifying_certificate=_verifying_certificate(profile, facts),
         clock_difference_seconds=(
             round((facts.issue_instant - now).total_seconds()) if facts.issue_instant else None

@@ -6,6 +6,7 @@ import secrets
 
 from djangosaml2.utils import get_location
 from saml2 import BINDING_HTTP_REDIRECT
+from saml2.config import SPConfig
 from saml2.saml import NAMEID_FORMAT_EMAILADDRESS
 from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
@@ -16,15 +17,21 @@ from sso.saml.pending import TEST_RELAY_PREFIX, pending_request_save
 
 
 def authn_request_url(
-    *, profile: SSOProfile, relay_state: str, token: str, tester_id: int | None = None
+    *,
+    profile: SSOProfile,
+    relay_state: str,
+    token: str,
+    tester_id: int | None = None,
+    config: SPConfig | None = None,
 ) -> str:
     """The IdP URL carrying a signed AuthnRequest; its id is remembered for this browser.
 
     With `tester_id`, a connection test by that admin: allowed before the profile is active.
+    `config`: the profile's SPConfig, when the caller has it from djangosaml2's loader.
     """
     if not profile.is_active and tester_id is None:
         raise LoginRefused(Reason.PROFILE_INACTIVE)
-    client = saml_client_for(profile)
+    client = saml_client_for(profile, config=config)
     client.sec.sec_backend = ProfileSigningKey(profile)
     request_id = f"id-{secrets.token_hex(16)}"
     if tester_id is not None:

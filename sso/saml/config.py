@@ -99,13 +99,15 @@ def saml_client_for(
     *,
     allow_unsolicited: bool = False,
     received: ReceivedDocument | None = None,
+    config: SPConfig | None = None,
 ) -> ProfileSaml2Client:
     """A pysaml2 client for this profile, verifying signatures with the configured backend.
 
     `received`: the response it will verify, already parsed (the in-process backend reuses it).
+    `config`: the profile's SPConfig when the caller has it (from djangosaml2's config loader).
     """
     return ProfileSaml2Client(
-        sp_config_for(profile, allow_unsolicited=allow_unsolicited),
+        config or sp_config_for(profile, allow_unsolicited=allow_unsolicited),
         in_process=settings.SSO_SIGNATURE_BACKEND == "inprocess",
         received=received,
     )
@@ -157,13 +159,26 @@ class ProfileSigningKey:
         return RSASigner(hashes.SHA256(), key=self._key)
 
 
+def profile_for_request(request: HttpRequest) -> SSOProfile:
+    """The profile the URL names (`<sid>`), never one named in POST data; read once a request."""
+    profile = getattr(request, "_sso_profile", None)
+    if profile is None:
+        match = request.resolver_match
+        sid = match.kwargs.get("sid") if match else None
+        if not sid:
+            raise Http404("No SSO profile in this URL.")
+        try:
+            profile = SSOProfile.objects.select_related("organization").get(sid=sid)
+        except SSOProfile.DoesNotExist:
+            raise Http404("No such SSO profile.") from None
+        request._sso_profile = profile
+    return profile
+
+
 def sp_config_for_request(request: HttpRequest | None = None) -> SPConfig:
-    """djangosaml2's SAML_CONFIG_LOADER: the profile comes from the URL, never from POST data."""
-    sid = request.resolver_match.kwargs.get("sid") if request and request.resolver_match else None
-    if not sid:
+    """djangosaml2's SAML_CONFIG_LOADER (`djangosaml2.conf.get_config`): the SPConfig of the
+    profile the URL names."""
+    if request is None:
         raise Http404("No SSO profile in this URL.")
-    try:
-        profile = SSOProfile.objects.get(sid=sid)
-    except SSOProfile.DoesNotExist:
-        raise Http404("No such SSO profile.") from None
+    profile = profile_for_request(request)
     return sp_config_for(profile, allow_unsolicited=profile.allow_idp_initiated)

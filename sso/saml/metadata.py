@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from lxml import etree
 from saml2 import BINDING_HTTP_REDIRECT
+from saml2.config import SPConfig
 from saml2.metadata import do_key_descriptor, entity_descriptor
 
 from sso.crypto import certificate_body
@@ -40,9 +41,12 @@ MESSAGES = {
 }
 
 
-def sp_metadata_xml(profile: SSOProfile) -> str:
-    """This profile's SP metadata: Entity ID, one HTTP-POST ACS, emailAddress, signing cert."""
-    config = sp_config_for(profile)
+def sp_metadata_xml(profile: SSOProfile, *, config: SPConfig | None = None) -> str:
+    """This profile's SP metadata: Entity ID, one HTTP-POST ACS, emailAddress, signing cert.
+
+    `config`: the profile's SPConfig, when the caller has it from djangosaml2's loader.
+    """
+    config = config or sp_config_for(profile)
     descriptor = entity_descriptor(config)
     # The SP certificate is not in the verifying config (pysaml2 would read it from a file
     # for every client it builds); the metadata is where it belongs.

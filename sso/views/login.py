@@ -15,11 +15,12 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from sso.domains.selectors import profile_for_email
 from sso.forms import EmailForm, PasswordForm, SignUpForm
-from sso.login.services import PasswordLoginRefused, password_login
+from sso.login.services import SESSION_PROFILE_KEY, password_login
+from sso.login.throttling import client_ip
 from sso.models import SSOProfile
 from sso.organizations.services import signup
+from sso.reasons import LoginRefused
 from sso.validators import same_origin_path
-from sso.views.acs import SESSION_PROFILE_KEY
 
 SESSION_EMAIL_KEY = "login_email"
 
@@ -85,13 +86,12 @@ class PasswordStepView(View):
             user = password_login(
                 email=self.email,
                 password=form.cleaned_data["password"],
-                client_ip=request.META.get("REMOTE_ADDR"),
+                client_ip=client_ip(request),
             )
-        except PasswordLoginRefused as refusal:
-            form.add_error(None, refusal.message)
+        except LoginRefused as refusal:
+            form.add_error(None, refusal.user_message)
             sso_url = _sso_login_url(refusal.profile, _next(request)) if refusal.profile else ""
-            status = 429 if refusal.code == "throttled" else 403 if refusal.profile else 400
-            return self._render(form, status=status, sso_url=sso_url)
+            return self._render(form, status=refusal.status, sso_url=sso_url)
         auth.login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         request.session.pop(SESSION_EMAIL_KEY, None)
         return redirect(_next(request) or "sso:console")

@@ -1,28 +1,30 @@
-"""SP metadata and SP-initiated login for one profile."""
+"""SP metadata and SP-initiated login for one profile, each with the SP config djangosaml2's
+config loader builds for the profile the URL names."""
 
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.utils.decorators import method_decorator
 from django.utils.text import slugify
 from django.views import View
 from django.views.decorators.cache import never_cache
+from djangosaml2.conf import get_config
 
-from sso.models import SSOProfile
+from sso.login.services import sso_login_start
 from sso.reasons import LoginRefused
-from sso.saml.authn import authn_request_url
+from sso.saml.config import profile_for_request
 from sso.saml.metadata import sp_metadata_xml
 from sso.saml.pending import browser_token, set_browser_cookie
 from sso.validators import same_origin_path
-from sso.views.acs import refusal_response
+from sso.views.acs import login_failed
 
 
 class MetadataView(View):
     def get(self, request: HttpRequest, sid: str) -> HttpResponse:
-        profile = get_object_or_404(SSOProfile, sid=sid)
+        profile = profile_for_request(request)
         response = HttpResponse(
-            sp_metadata_xml(profile), content_type="application/samlmetadata+xml"
+            sp_metadata_xml(profile, config=get_config(request=request)),
+            content_type="application/samlmetadata+xml",
         )
         if request.GET.get("download"):
             filename = f"{slugify(profile.name) or 'sso-profile'}-sp-metadata.xml"
@@ -33,14 +35,17 @@ class MetadataView(View):
 @method_decorator(never_cache, name="dispatch")
 class LoginView(View):
     def get(self, request: HttpRequest, sid: str) -> HttpResponse:
-        profile = get_object_or_404(SSOProfile.objects.select_related("organization"), sid=sid)
         token = browser_token(request)
         try:
-            url = authn_request_url(
-                profile=profile, relay_state=same_origin_path(request.GET.get("next")), token=token
+            url = sso_login_start(
+                request=request,
+                profile=profile_for_request(request),
+                config=get_config(request=request),
+                relay_state=same_origin_path(request.GET.get("next")),
+                token=token,
             )
         except LoginRefused as refusal:
-            return refusal_response(request, profile=profile, refusal=refusal)
+            return login_failed(request, refusal)
         response = HttpResponseRedirect(url)
         set_browser_cookie(response, token)
         return response

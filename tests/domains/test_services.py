@@ -27,6 +27,7 @@ from tests.factories import (
     SSOProfileFactory,
     TrustedDomainFactory,
     UserFactory,
+    verified_login,
 )
 from tests.fixtures.dns import Zone, self_signed, start_dns, start_https
 
@@ -254,17 +255,18 @@ def test_unverified_domain_does_not_route_provision_or_enforce(client, zone, dom
     assert response["Location"] == reverse("sso:login_password")
 
     with pytest.raises(LoginRefused) as caught:
-        sso_user_for_login(profile=profile, email="grace@acme.test")
+        sso_user_for_login(request=None, login=verified_login(profile, "grace@acme.test"))
     assert caught.value.reason == Reason.DOMAIN_UNVERIFIED
     assert not User.objects.filter(email="grace@acme.test").exists()
 
     outsider = UserFactory(email="ann@acme.test")
     with pytest.raises(LoginRefused):
-        sso_user_for_login(profile=profile, email="ann@acme.test")
+        sso_user_for_login(request=None, login=verified_login(profile, "ann@acme.test"))
     assert not outsider.memberships.exists()
 
     member = MembershipFactory(organization=profile.organization, user__email="bob@acme.test")
-    assert sso_user_for_login(profile=profile, email="bob@acme.test") == member.user
+    signed_in = sso_user_for_login(request=None, login=verified_login(profile, "bob@acme.test"))
+    assert signed_in == member.user
 
     profile.organization.enforce_sso = True
     profile.organization.save()

@@ -12,6 +12,7 @@ from sso.validators import parse_certificate
 from tests.factories import (
     ActiveProfileFactory,
     MembershipFactory,
+    verified_login,
 )
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +35,7 @@ def test_sso_user_links_existing_account_only_within_trusted_domain():
     profile = ActiveProfileFactory()
     elsewhere = MembershipFactory(user__email="ann@acme.test").user
 
-    user = sso_user_for_login(profile=profile, email="ann@acme.test")
+    user = sso_user_for_login(request=None, login=verified_login(profile, "ann@acme.test"))
 
     assert user == elsewhere
     assert user.memberships.filter(organization=profile.organization).exists()

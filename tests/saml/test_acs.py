@@ -540,7 +540,7 @@ def test_acs_sign_in_failing_half_way_signs_nobody_in(
     no account created just in time."""
     from django.contrib import auth
 
-    from sso.views import acs as acs_view
+    from sso.login import services as login_services
 
     def fail_after(function):
         def failing(*args, **kwargs):
@@ -553,7 +553,7 @@ def test_acs_sign_in_failing_half_way_signs_nobody_in(
 
     if failing_step == "login event":
         monkeypatch.setattr(
-            acs_view, "login_event_record", fail_after(acs_view.login_event_record)
+            login_services, "login_event_record", fail_after(login_services.login_event_record)
         )
     else:
         monkeypatch.setattr(auth, "login", fail_after(auth.login))

@@ -1,0 +1,104 @@
+"""The SSO backend: djangosaml2's Saml2Backend.authenticate runs, and the product's hooks decide."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import authenticate
+
+from sso.backends import NAME_ID, ProfileSaml2Backend, profile_attribute_mapping
+from sso.models import Membership, User
+from sso.reasons import LoginRefused, Reason
+from tests.factories import ActiveProfileFactory, MembershipFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def sign_in(profile, email: str, **attributes: list[str]) -> User | None:
+    return ProfileSaml2Backend().authenticate(
+        None,
+        session_info={"ava": {**attributes, NAME_ID: [email]}, "issuer": profile.idp_issuer},
+        attribute_mapping=profile_attribute_mapping(profile),
+        create_unknown_user=profile.jit_provisioning,
+        profile=profile,
+    )
+
+
+def test_backend_without_a_profile_answers_nobody():
+    """django.contrib.auth.authenticate (the password step) never reaches an SSO account."""
+    user = UserFactory(email="ann@acme.test")
+    user.set_password("a long password 123")
+    user.save()
+    backend = ProfileSaml2Backend()
+    assert backend.authenticate(None, username="ann@acme.test", password="x") is None
+    assert authenticate(None, session_info={"ava": {NAME_ID: ["ann@acme.test"]}}) is None
+
+
+def test_backend_runs_djangosaml2s_authenticate():
+    """djangosaml2's own flow answers a session without attributes with nobody."""
+    profile = ActiveProfileFactory()
+    backend = ProfileSaml2Backend()
+    assert (
+        backend.authenticate(
+            None, session_info={"issuer": "x"}, attribute_mapping={}, profile=profile
+        )
+        is None
+    )
+
+
+def test_is_authorized_refuses_an_email_outside_the_profiles_trusted_domains():
+    profile = ActiveProfileFactory()
+    with pytest.raises(LoginRefused) as caught:
+        sign_in(profile, "mallory@other.test")
+    assert caught.value.reason == Reason.DOMAIN_NOT_TRUSTED
+    assert not User.objects.filter(email="mallory@other.test").exists()
+
+
+def test_clean_user_main_attribute_finds_the_account_by_its_normalised_email():
+    profile = ActiveProfileFactory()
+    member = MembershipFactory(organization=profile.organization, user__email="ann@acme.test")
+    assert sign_in(profile, "  Ann@ACME.test ") == member.user
+
+
+def test_get_or_create_user_creates_just_in_time_with_the_profiles_role():
+    profile = ActiveProfileFactory(jit_provisioning=True, jit_role="admin")
+    user = sign_in(profile, "new@acme.test", givenName=["Grace"], sn=["Hopper"])
+    assert (user.first_name, user.last_name) == ("Grace", "Hopper")
+    membership = Membership.objects.get(user=user, organization=profile.organization)
+    assert (membership.role, membership.created_just_in_time) == ("admin", True)
+
+
+def test_get_or_create_user_without_jit_refuses_an_unknown_person():
+    profile = ActiveProfileFactory(jit_provisioning=False)
+    with pytest.raises(LoginRefused) as caught:
+        sign_in(profile, "new@acme.test")
+    assert caught.value.reason == Reason.USER_NOT_PROVISIONED
+    assert not User.objects.filter(email="new@acme.test").exists()
+
+
+def test_update_user_takes_new_names_and_never_blanks_one_not_sent():
+    profile = ActiveProfileFactory()
+    member = MembershipFactory(
+        organization=profile.organization,
+        user__email="ann@acme.test",
+        user__first_name="Ann",
+        user__last_name="Lee",
+    )
+    sign_in(profile, "ann@acme.test", given_name=["Anne"])
+    member.user.refresh_from_db()
+    assert (member.user.first_name, member.user.last_name) == ("Anne", "Lee")
+
+
+def test_deactivated_account_is_refused():
+    profile = ActiveProfileFactory()
+    MembershipFactory(
+        organization=profile.organization, user__email="ann@acme.test", user__is_active=False
+    )
+    with pytest.raises(LoginRefused) as caught:
+        sign_in(profile, "ann@acme.test")
+    assert caught.value.reason == Reason.USER_INACTIVE
+
+
+def test_clean_user_main_attribute_creates_the_account_under_its_normalised_email():
+    profile = ActiveProfileFactory(jit_provisioning=True)
+    user = sign_in(profile, " New.Person@ACME.test ")
+    assert user.email == "new.person@acme.test"
