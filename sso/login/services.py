@@ -17,7 +17,7 @@ from sso.models import (
     User,
 )
 from sso.organizations.selectors import (
-    break_glass_membership,
+    membership_break_glass,
     organization_enforcing_sso_for,
     user_get_by_email,
 )
@@ -125,7 +125,7 @@ def password_login(*, email: str, password: str, client_ip: str | None) -> User:
     throttling.login_success_record(email=email)
     enforcing = organization_enforcing_sso_for(email=user.email)
     if enforcing is not None:
-        if break_glass_membership(user=user, organization=enforcing) is None:
+        if membership_break_glass(user=user, organization=enforcing) is None:
             raise PasswordLoginRefused(
                 "sso_required", profile_for_email(email=user.email)
             )
