@@ -197,5 +197,3 @@ SSO_DOMAIN_HTTPS_PORT = env.int("SSO_DOMAIN_HTTPS_PORT", default=443)
 SSO_DOMAIN_HTTPS_CA_FILE = env.str("SSO_DOMAIN_HTTPS_CA_FILE", default="")
 SSO_DOMAIN_HTTPS_ALLOW_PRIVATE = env.bool("SSO_DOMAIN_HTTPS_ALLOW_PRIVATE", default=False)
 SAML_CONFIG_LOADER = "sso.saml.config.sp_config_for_request"
-# Content-Security-Policy is set by this project's own middleware, not django-csp.
-SAML_CSP_HANDLER = ""

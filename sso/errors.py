@@ -1,20 +1,19 @@
-"""Every refusal a service raises: a stable code and its sentence."""
+"""Every refusal a service raises: a stable code and its sentence, built by `refusal()`.
+
+Login refusals are not here: they are `sso.reasons.Reason`s. Single-field format errors
+live with their checks (`sso.validators`, `sso.saml.metadata`).
+"""
 
 from __future__ import annotations
 
-import logging
-
 from django.core.exceptions import ValidationError
 
-logger = logging.getLogger(__name__)
-
-
-MESSAGES = {
+MESSAGES: dict[str, str] = {
+    # SSO profiles and their certificates
     "issuer_taken": (
         "Another organization already uses this IdP Issuer. One IdP application can sign "
         "users into one organization only: create a separate application in your IdP."
     ),
-    "domain_taken": "Domain %(domain)s is already used by another organization.",
     "certificate_limit": (
         "A profile holds at most two certificates (the current one and its replacement). "
         "Remove the older one first."
@@ -27,21 +26,16 @@ MESSAGES = {
     ),
     "not_tested": "Test the connection successfully before turning the profile on.",
     "not_configured": "Enter the Issuer, single sign-on URL and signing certificate first.",
+    # Trusted domains
+    "domain_taken": "Domain %(domain)s is already used by another organization.",
     "domain_verified_elsewhere": (
         "Another organization has already verified this domain; it cannot be verified twice."
     ),
+    # Organizations, people and invitations
     "enforce_without_active": (
         "Turn on an SSO profile first: enforcing SSO without an active profile would lock "
         "everybody out."
     ),
-}
-
-
-def field_error(field: str, code: str, **params: object) -> ValidationError:
-    return ValidationError({field: ValidationError(MESSAGES[code], code=code, params=params)})
-
-
-PEOPLE_MESSAGES = {
     "last_owner": "An organization needs an owner: make someone else owner first.",
     "already_member": "This person is already a member of your organization.",
     "other_organizations": (
@@ -50,9 +44,12 @@ PEOPLE_MESSAGES = {
     ),
     "invitation_email_mismatch": "This invitation was sent to another email address.",
     "invitation_closed": "This invitation was already accepted or revoked.",
+    "invitation_used": "This invitation was already used or has expired.",
 }
 
 
-def people_error(code: str, field: str | None = None) -> ValidationError:
-    error = ValidationError(PEOPLE_MESSAGES[code], code=code)
+def refusal(code: str, /, *, field: str | None = None, **params: object) -> ValidationError:
+    """The refusal `code` with its sentence, on `field` when the form has one; `params` fill
+    the sentence's %(name)s placeholders and must never carry secrets."""
+    error = ValidationError(MESSAGES[code], code=code, params=params or None)
     return ValidationError({field: error}) if field else error

@@ -74,5 +74,5 @@ def login_events_for(*, profile: SSOProfile) -> QuerySet[LoginEvent]:
     return LoginEvent.objects.filter(profile=profile, organization=profile.organization)
 
 
-def last_connection_test(*, profile: SSOProfile) -> LoginEvent | None:
+def connection_test_last(*, profile: SSOProfile) -> LoginEvent | None:
     return login_events_for(profile=profile).filter(is_test=True).first()

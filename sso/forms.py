@@ -19,6 +19,7 @@ from sso.validators import (
     parse_certificate,
     validate_https_url,
     validate_issuer,
+    validate_upload_size,
 )
 
 
@@ -47,6 +48,7 @@ class DomainListField(forms.Field):
     default_error_messages = {
         "required": "Add at least one trusted domain, such as example.com.",
         "duplicate": "Each domain may be listed once.",
+        "position": "Domain %(position)s: %(message)s",
     }
 
     def to_python(self, value: Any) -> list[str]:
@@ -67,7 +69,7 @@ class DomainListField(forms.Field):
             except ValidationError as exc:
                 errors.append(
                     ValidationError(
-                        "Domain %(position)s: %(message)s",
+                        self.error_messages["position"],
                         code=exc.code,
                         params={"position": position, "message": exc.messages[0]},
                     )
@@ -79,12 +81,8 @@ class DomainListField(forms.Field):
         return domains
 
 
-MAX_UPLOAD_BYTES = 256 * 1024
-
-
 def _read_upload(upload: Any) -> bytes:
-    if upload.size > MAX_UPLOAD_BYTES:
-        raise ValidationError("This file is too large.", code="file_too_large")
+    validate_upload_size(upload.size)
     return upload.read()
 
 
@@ -209,6 +207,10 @@ class IdPMetadataImportForm(forms.Form):
 
 
 class ActivateForm(forms.Form):
+    error_messages = {
+        "confirm_required": "Confirm that you want to turn SSO on without a successful test."
+    }
+
     override = forms.BooleanField(required=False, widget=forms.HiddenInput)
     confirm = forms.BooleanField(
         label="I understand that users of this profile's domains will be sent to this IdP "
@@ -219,10 +221,7 @@ class ActivateForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         if cleaned.get("override") and not cleaned.get("confirm"):
-            raise ValidationError(
-                "Confirm that you want to turn SSO on without a successful test.",
-                code="confirm_required",
-            )
+            raise ValidationError(self.error_messages["confirm_required"], code="confirm_required")
         return cleaned
 
 

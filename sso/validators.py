@@ -21,12 +21,14 @@ from django.core.validators import URLValidator
 from publicsuffixlist import PublicSuffixList
 
 ISSUER_MAX_LENGTH = 1024
+MAX_UPLOAD_BYTES = 256 * 1024
 
 MESSAGES = {
     "issuer_required": "Enter the IdP's Issuer ID/URL.",
     "issuer_too_long": f"The Issuer can be at most {ISSUER_MAX_LENGTH} characters long.",
     "url_invalid": "Enter a complete URL, such as https://idp.example.com/sso/saml.",
     "url_not_https": "The URL must start with https://.",
+    "file_too_large": "This file is too large.",
     "certificate_required": "Paste the IdP's X.509 signing certificate.",
     "certificate_private_key": (
         "This is a private key. Never share it: paste the IdP's public certificate instead "
@@ -67,6 +69,11 @@ _LOOPBACK_HOSTS = {"localhost"}
 
 def error(code: str, **params: object) -> ValidationError:
     return ValidationError(MESSAGES[code], code=code, params=params or None)
+
+
+def validate_upload_size(size: int) -> None:
+    if size > MAX_UPLOAD_BYTES:
+        raise error("file_too_large")
 
 
 def validate_issuer(value: str) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import enum
 import http.client
 import ipaddress
-import logging
 import socket
 import ssl
 from dataclasses import dataclass
@@ -17,8 +16,6 @@ from dataclasses import dataclass
 import dns.exception
 import dns.resolver
 from django.conf import settings
-
-logger = logging.getLogger(__name__)
 
 TXT_PREFIX = "_sso-challenge."
 VALUE_PREFIX = "sso-domain-verification="

@@ -76,7 +76,7 @@ def profile_for_email(*, email: str) -> SSOProfile | None:
     return best.profile if best else None
 
 
-def verified_bases(*, organization: Organization) -> set[str]:
+def domains_verified_bases(*, organization: Organization) -> set[str]:
     return {
         d.base_domain
         for d in organization.trusted_domains.filter(verification_state=VerificationState.VERIFIED)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from sso.domains import proof
-from sso.domains.selectors import domain_verified_elsewhere, domains_conflicting, verified_bases
-from sso.errors import MESSAGES, field_error
+from sso.domains.selectors import (
+    domain_verified_elsewhere,
+    domains_conflicting,
+    domains_verified_bases,
+)
+from sso.errors import MESSAGES, refusal
 from sso.events import audit_record
 from sso.models import (
     AuditAction,
@@ -20,13 +23,11 @@ from sso.models import (
     VerificationState,
 )
 
-logger = logging.getLogger(__name__)
-
 
 def domains_check_available(*, profile: SSOProfile, domains: list[str]) -> None:
     conflicts = domains_conflicting(domains=domains, organization=profile.organization)
     if conflicts:
-        raise field_error("domains", "domain_taken", domain=conflicts[0].domain)
+        raise refusal("domain_taken", field="domains", domain=conflicts[0].domain)
 
 
 def domains_sync(*, profile: SSOProfile, domains: list[str], verified: bool) -> dict[str, list]:
@@ -38,7 +39,7 @@ def domains_sync(*, profile: SSOProfile, domains: list[str], verified: bool) -> 
     removed = sorted(set(current) - set(domains))
     added = [d for d in domains if d not in current]
     TrustedDomain.objects.filter(profile=profile, domain__in=removed).delete()
-    proven = verified_bases(organization=profile.organization)
+    proven = domains_verified_bases(organization=profile.organization)
     now = timezone.now()
     for domain in added:
         is_verified = verified or domain.removeprefix("*.") in proven

@@ -25,7 +25,7 @@ from sso.domains.selectors import profile_for_email, trusted_domains_for_email
 from sso.events import audit_record, login_event_record
 from sso.login import throttling
 from sso.models import AuditAction, LoginEvent, LoginOutcome, SignInMethod, SSOProfile, User
-from sso.organizations.selectors import break_glass_membership, organization_enforcing_sso_for
+from sso.organizations.selectors import membership_break_glass, organization_enforcing_sso_for
 from sso.organizations.services import membership_record_sign_in
 from sso.profiles.services import connection_test_record
 from sso.reasons import LoginRefused, Reason
@@ -237,7 +237,7 @@ def password_login(*, email: str, password: str, client_ip: str | None) -> User:
     throttling.login_success_record(email=email)
     enforcing = organization_enforcing_sso_for(email=user.email)
     if enforcing is not None:
-        if break_glass_membership(user=user, organization=enforcing) is None:
+        if membership_break_glass(user=user, organization=enforcing) is None:
             refusal = LoginRefused(Reason.SSO_REQUIRED)
             refusal.profile = profile_for_email(email=user.email)
             raise refusal

@@ -33,7 +33,7 @@ def membership_get(*, user: User, organization: Organization) -> Membership | No
     return Membership.objects.filter(user=user, organization=organization).first()
 
 
-def admin_membership_for(*, user: User) -> Membership | None:
+def membership_for_admin(*, user: User) -> Membership | None:
     """The organization this user administers (owner or admin), if any."""
     return (
         Membership.objects.filter(user=user, role__in=[Role.OWNER, Role.ADMIN])
@@ -51,7 +51,7 @@ def organization_enforcing_sso_for(*, email: str) -> Organization | None:
     return profile.organization
 
 
-def break_glass_membership(*, user: User, organization: Organization) -> Membership | None:
+def membership_break_glass(*, user: User, organization: Organization) -> Membership | None:
     return Membership.objects.filter(
         user=user, organization=organization, role=Role.OWNER, break_glass=True
     ).first()
@@ -93,6 +93,6 @@ def invitation_for_token(*, token: str) -> Invitation | None:
     return Invitation.objects.select_related("organization").filter(token_digest=digest).first()
 
 
-def open_invitations_for(*, organization: Organization) -> QuerySet[Invitation]:
+def invitations_open(*, organization: Organization) -> QuerySet[Invitation]:
     """Invitations nobody accepted yet, expired ones included: an admin may send them again."""
     return organization.invitations.filter(accepted_at=None)

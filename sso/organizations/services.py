@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import logging
 import secrets
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F
@@ -16,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
-from sso.errors import MESSAGES, people_error
+from sso.errors import refusal
 from sso.events import audit_record
 from sso.models import (
     AuditAction,
@@ -30,8 +28,6 @@ from sso.models import (
     User,
 )
 from sso.organizations.selectors import membership_get, user_get_by_email
-
-logger = logging.getLogger(__name__)
 
 
 def user_create(
@@ -71,13 +67,7 @@ def organization_set_sso_enforcement(
     """Turn Enforce SSO on or off and name the owners who keep password sign-in."""
     has_active = organization.sso_profiles.filter(status=ProfileStatus.ACTIVE).exists()
     if enforce and not has_active:
-        raise ValidationError(
-            {
-                "enforce_sso": ValidationError(
-                    MESSAGES["enforce_without_active"], code="enforce_without_active"
-                )
-            }
-        )
+        raise refusal("enforce_without_active", field="enforce_sso")
     owners = organization.memberships.filter(role=Role.OWNER)
     chosen = {user.pk for user in break_glass}
     before = {
@@ -107,7 +97,7 @@ def organization_set_sso_enforcement(
             )
 
 
-def signup(*, email: str, password: str, organization_name: str) -> User:
+def organization_signup(*, email: str, password: str, organization_name: str) -> User:
     """A new organization and its owner account."""
     with transaction.atomic():
         user = user_create(email=email, password=password)
@@ -149,7 +139,7 @@ def _check_keeps_an_owner(membership: Membership) -> None:
         organization=membership.organization, role=Role.OWNER, user__is_active=True
     )
     if not owners.exclude(pk=membership.pk).exists():
-        raise people_error("last_owner")
+        raise refusal("last_owner")
 
 
 def membership_change_role(*, membership: Membership, actor: User | None, role: str) -> None:
@@ -190,7 +180,7 @@ def membership_deactivate(*, membership: Membership, actor: User | None) -> None
     """Deactivate a person's account (only theirs alone to decide) and end all their sessions."""
     user = membership.user
     if user.memberships.exclude(organization=membership.organization).exists():
-        raise people_error("other_organizations")
+        raise refusal("other_organizations")
     _check_keeps_an_owner(membership)
     with transaction.atomic():
         user.is_active = False
@@ -216,7 +206,7 @@ def invitation_create(
     if Membership.objects.filter(
         organization=organization, user__in=User.objects.with_email(email)
     ).exists():
-        raise people_error("already_member", "email")
+        raise refusal("already_member", field="email")
     token = secrets.token_urlsafe(32)
     with transaction.atomic():
         invitation = Invitation(
@@ -259,7 +249,7 @@ def _invitation_open(invitation: Invitation) -> Invitation:
     """The invitation, locked for this transaction; refused once accepted or revoked."""
     locked = Invitation.objects.select_for_update().filter(pk=invitation.pk).first()
     if locked is None or locked.accepted_at is not None:
-        raise people_error("invitation_closed")
+        raise refusal("invitation_closed")
     return locked
 
 
@@ -304,15 +294,13 @@ def invitation_accept(
     with transaction.atomic():
         locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
         if not locked.is_usable:
-            raise ValidationError(
-                "This invitation was already used or has expired.", code="invitation_used"
-            )
+            raise refusal("invitation_used")
         if user is None:
             user = user_get_by_email(email=locked.email) or user_create(
                 email=locked.email, password=password
             )
         elif user.email.lower() != locked.email:
-            raise people_error("invitation_email_mismatch")
+            raise refusal("invitation_email_mismatch")
         if membership_get(user=user, organization=locked.organization) is None:
             membership_create(user=user, organization=locked.organization, role=locked.role)
         locked.accepted_at = timezone.now()

@@ -7,12 +7,11 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from sso.crypto import generate_sp_key_pair
 from sso.domains.services import domains_check_available, domains_sync
-from sso.errors import MESSAGES, field_error
+from sso.errors import refusal
 from sso.events import audit_record, login_event_record
 from sso.models import (
     AuditAction,
@@ -83,7 +82,7 @@ def profile_create(
 
 def issuer_check_available(*, profile: SSOProfile, issuer: str) -> None:
     if issuer and issuer_used_elsewhere(issuer=issuer, organization=profile.organization):
-        raise field_error("idp_issuer", "issuer_taken")
+        raise refusal("issuer_taken", field="idp_issuer")
 
 
 def _add_certificate(*, profile: SSOProfile, certificate: CertificateInfo) -> bool:
@@ -92,7 +91,7 @@ def _add_certificate(*, profile: SSOProfile, certificate: CertificateInfo) -> bo
     if certificate.fingerprint_sha256 in existing:
         return False
     if len(existing) >= IdPCertificate.MAX_PER_PROFILE:
-        raise field_error("certificate", "certificate_limit")
+        raise refusal("certificate_limit", field="certificate")
     IdPCertificate.objects.create(
         profile=profile,
         pem=certificate.pem,
@@ -202,12 +201,12 @@ def profile_remove_certificate(
     if target is None:
         return
     if len(certificates) == 1 and profile.status in (ProfileStatus.TESTED, ProfileStatus.ACTIVE):
-        raise field_error("certificate", "certificate_last")
+        raise refusal("certificate_last", field="certificate")
     last_used = certificate_last_used(profile=profile, fingerprint=fingerprint)
     if last_used is not None and not confirmed:
-        raise field_error(
-            "certificate",
+        raise refusal(
             "certificate_in_use",
+            field="certificate",
             last_used=f"{last_used.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC",
         )
     with transaction.atomic():
@@ -232,13 +231,13 @@ def profile_remove_certificate(
 def profile_activate(*, profile: SSOProfile, actor: User | None, override: bool = False) -> None:
     """Turn a profile on: after a successful test, or by an explicit, audited override."""
     if not (profile.is_configured and IdPCertificate.objects.filter(profile=profile).exists()):
-        raise ValidationError(MESSAGES["not_configured"], code="not_configured")
+        raise refusal("not_configured")
     tested = profile.status == ProfileStatus.TESTED or (
         profile.status == ProfileStatus.DISABLED
         and profile.last_test_outcome == TestOutcome.SUCCESS
     )
     if not tested and not override:
-        raise ValidationError(MESSAGES["not_tested"], code="not_tested")
+        raise refusal("not_tested")
     action = AuditAction.ACTIVATED if tested else AuditAction.ACTIVATED_WITHOUT_TEST
     _profile_set_status(profile=profile, actor=actor, status=ProfileStatus.ACTIVE, action=action)
 

@@ -13,7 +13,6 @@ import base64
 import binascii
 import datetime as dt
 import hashlib
-import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,8 +39,6 @@ from sso.saml.facts import ResponseFacts, check_claims, read_response
 from sso.saml.pending import PendingRequest, pending_request_consume, pending_request_take
 from sso.saml.pysaml2.signature import ReceivedDocument
 from sso.validators import normalize_idp_email
-
-logger = logging.getLogger(__name__)
 
 _REPLAY_KEY = "sso:assertion-seen:{}"
 _MAX_REPLAY_WINDOW = dt.timedelta(days=1)

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from sso.models import Organization, SSOProfile
-from sso.organizations.selectors import admin_membership_for
+from sso.organizations.selectors import membership_for_admin
 
 
 class OrganizationAdminMixin(LoginRequiredMixin):
@@ -21,7 +21,7 @@ class OrganizationAdminMixin(LoginRequiredMixin):
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_authenticated:
             return self.handle_no_permission()
-        membership = admin_membership_for(user=request.user)
+        membership = membership_for_admin(user=request.user)
         if membership is None:
             return render(request, "sso/errors/forbidden.html", status=403)
         self.organization = membership.organization

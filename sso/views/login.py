@@ -18,7 +18,7 @@ from sso.forms import EmailForm, PasswordForm, SignUpForm
 from sso.login.services import SESSION_PROFILE_KEY, password_login
 from sso.login.throttling import client_ip
 from sso.models import SSOProfile
-from sso.organizations.services import signup
+from sso.organizations.services import organization_signup
 from sso.reasons import LoginRefused
 from sso.validators import same_origin_path
 
@@ -119,7 +119,11 @@ class SignUpView(View):
         if profile is not None:
             # The domain belongs to an organization that signs its people in through SSO.
             return redirect(_sso_login_url(profile, ""))
-        user = signup(**form.cleaned_data)
+        user = organization_signup(
+            email=form.cleaned_data["email"],
+            password=form.cleaned_data["password"],
+            organization_name=form.cleaned_data["organization_name"],
+        )
         auth.login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         return redirect("sso:admin_sso")
 

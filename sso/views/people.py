@@ -18,7 +18,7 @@ from sso.forms import AcceptInvitationForm, InviteForm, PeopleFilterForm, RoleFo
 from sso.models import Invitation, Membership
 from sso.organizations.selectors import (
     invitation_for_token,
-    open_invitations_for,
+    invitations_open,
     owners_of,
     people_for,
     user_get_by_email,
@@ -82,7 +82,7 @@ class PeopleView(PeopleMixin, View):
             filters=filters,
             query=query.urlencode(),
             role_form=RoleForm(),
-            invitations=open_invitations_for(organization=self.organization),
+            invitations=invitations_open(organization=self.organization),
         )
         return render(request, "sso/admin_center/people.html", context)
 
@@ -97,7 +97,10 @@ class InviteView(PeopleMixin, View):
         if form.is_valid():
             try:
                 invitation, link = invitation_create(
-                    organization=self.organization, actor=request.user, **form.cleaned_data
+                    organization=self.organization,
+                    actor=request.user,
+                    email=form.cleaned_data["email"],
+                    role=form.cleaned_data["role"],
                 )
             except ValidationError as error:
                 form.add_error(None, error)

@@ -14,7 +14,7 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 
-from sso.events import audit_events_for, last_connection_test, login_events_for
+from sso.events import audit_events_for, connection_test_last, login_events_for
 from sso.forms import ActivateForm, EnforcementForm, IdPMetadataImportForm, IdPSettingsForm
 from sso.models import IdPKind, Organization, ProfileStatus, SSOProfile
 from sso.organizations.selectors import owners_of
@@ -153,7 +153,20 @@ class IdPMetadataStepView(WizardMixin, View):
         form = self._settings_form(profile, data=request.POST, files=request.FILES)
         if form.is_valid():
             try:
-                profile_configure(profile=profile, actor=request.user, **form.cleaned_data)
+                profile_configure(
+                    profile=profile,
+                    actor=request.user,
+                    name=form.cleaned_data["name"],
+                    idp_kind=form.cleaned_data["idp_kind"],
+                    idp_issuer=form.cleaned_data["idp_issuer"],
+                    idp_sso_url=form.cleaned_data["idp_sso_url"],
+                    certificates=form.cleaned_data["certificates"],
+                    default_redirect_url=form.cleaned_data["default_redirect_url"],
+                    domains=form.cleaned_data["domains"],
+                    allow_idp_initiated=form.cleaned_data["allow_idp_initiated"],
+                    jit_provisioning=form.cleaned_data["jit_provisioning"],
+                    jit_role=form.cleaned_data["jit_role"],
+                )
             except ValidationError as error:
                 form.add_error(None, error)
             else:
@@ -238,7 +251,7 @@ class TestStepView(WizardMixin, View):
             return redirect("sso:wizard_idp_metadata", sid=profile.sid)
         context = self.wizard_context(profile, "test")
         context["activate_form"] = ActivateForm()
-        context["last_test"] = last_connection_test(profile=profile)
+        context["last_test"] = connection_test_last(profile=profile)
         return render(request, "sso/wizard/test.html", context)
 
     def post(self, request: HttpRequest, sid: str) -> HttpResponse:

@@ -5,10 +5,14 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from sso.models import (
-    User,
+from sso.errors import MESSAGES
+from sso.models import Role, User
+from sso.organizations.services import (
+    invitation_accept,
+    invitation_create,
+    organization_create,
+    user_create,
 )
-from sso.organizations.services import user_create
 from tests.factories import (
     UserFactory,
 )
@@ -41,3 +45,18 @@ def test_account_lookup_by_email_searches_the_unique_index():
             cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
         plan = " ".join(str(row) for row in cursor.fetchall())
     assert "user_email_unique_ci" in plan, plan
+
+
+def test_invitation_accept_used_invitation_refused_in_the_vocabulary():
+    owner = UserFactory()
+    organization = organization_create(name="Acme", slug="acme", owner=owner)
+    invitation, _ = invitation_create(
+        organization=organization, actor=owner, email="ann@acme.test", role=Role.MEMBER
+    )
+    invitation_accept(invitation=invitation, password="a long unusual passphrase 42")
+
+    with pytest.raises(ValidationError) as refused:
+        invitation_accept(invitation=invitation, password="another unusual passphrase 43")
+
+    assert refused.value.code == "invitation_used"
+    assert refused.value.messages == [MESSAGES["invitation_used"]]

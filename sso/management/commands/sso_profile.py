@@ -154,8 +154,17 @@ class Command(BaseCommand):
                 profile_configure(
                     profile=profile,
                     actor=None,
+                    name=form.cleaned_data["name"],
+                    idp_kind=form.cleaned_data["idp_kind"],
+                    idp_issuer=form.cleaned_data["idp_issuer"],
+                    idp_sso_url=form.cleaned_data["idp_sso_url"],
+                    certificates=form.cleaned_data["certificates"],
+                    default_redirect_url=form.cleaned_data["default_redirect_url"],
+                    domains=form.cleaned_data["domains"],
                     domains_verified=options["verified"],
-                    **form.cleaned_data,
+                    allow_idp_initiated=form.cleaned_data["allow_idp_initiated"],
+                    jit_provisioning=form.cleaned_data["jit_provisioning"],
+                    jit_role=form.cleaned_data["jit_role"],
                 )
                 if options["activate"]:
                     profile_activate(profile=profile, actor=None, override=True)
