@@ -9,7 +9,10 @@ class SsoConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from sso.saml.pysaml2 import schema, speedups
+        from django.core import checks as django_checks
 
-        schema.install()
-        speedups.install()
+        from sso import checks
+        from sso.saml import pysaml2
+
+        pysaml2.install()
+        django_checks.register(checks.reviewed_saml_libraries_check)

@@ -208,7 +208,7 @@ def verify_response(
     """
     now = now or dt.datetime.now(dt.UTC)
     xml = _decode(saml_response)
-    facts, root = read_response(xml, allow_sha1=settings.SSO_ALLOW_SHA1_SIGNATURES)
+    facts, root = read_response(xml)
     try:
         return _verify(
             profile=profile,

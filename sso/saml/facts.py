@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache
 
+from django.conf import settings
 from lxml import etree
 
 from sso.reasons import LoginRefused, Reason
@@ -45,6 +46,15 @@ DIGEST_ALGORITHMS = {
     "http://www.w3.org/2001/04/xmldsig-more#sha384",
     "http://www.w3.org/2001/04/xmlenc#sha512",
 }
+_STRONG_ALGORITHMS = frozenset(SIGNATURE_ALGORITHMS | DIGEST_ALGORITHMS)
+_WITH_SHA1_ALGORITHMS = _STRONG_ALGORITHMS | SHA1_ALGORITHMS
+
+
+def allowed_algorithms() -> frozenset[str]:
+    """The signature and digest algorithms a signature may use; SHA-1 ones only while
+    SSO_ALLOW_SHA1_SIGNATURES is on. The one place the rule and the setting meet."""
+    return _WITH_SHA1_ALGORITHMS if settings.SSO_ALLOW_SHA1_SIGNATURES else _STRONG_ALGORITHMS
+
 
 # The elements read_response counts in one pass, and every ID attribute value in the document.
 _COUNTED = (f"{{{SAML}}}Assertion", f"{{{SAML}}}EncryptedAssertion", f"{{{DS}}}Signature")
@@ -140,7 +150,7 @@ def _only_signature(parent: etree._Element, missing: Reason) -> etree._Element:
 
 
 def _check_signature_shape(
-    signature: etree._Element, signed: etree._Element, *, allow_sha1: bool
+    signature: etree._Element, signed: etree._Element, *, allowed: frozenset[str]
 ) -> list[str]:
     references = signature.findall(_clark("ds:SignedInfo/ds:Reference"))
     if len(references) != 1:
@@ -155,17 +165,17 @@ def _check_signature_shape(
         digest.get("Algorithm", "") if digest is not None else "",
     ]
     for algorithm in algorithms:
+        if algorithm in allowed:
+            continue
         if algorithm in SHA1_ALGORITHMS:
-            if not allow_sha1:
-                raise LoginRefused(Reason.WEAK_SIGNATURE_ALGORITHM, algorithm=algorithm)
-        elif algorithm not in SIGNATURE_ALGORITHMS | DIGEST_ALGORITHMS:
-            raise LoginRefused(
-                Reason.SIGNATURE_INVALID, problem="algorithm not allowed", algorithm=algorithm
-            )
+            raise LoginRefused(Reason.WEAK_SIGNATURE_ALGORITHM, algorithm=algorithm)
+        raise LoginRefused(
+            Reason.SIGNATURE_INVALID, problem="algorithm not allowed", algorithm=algorithm
+        )
     return algorithms
 
 
-def read_response(xml: bytes, *, allow_sha1: bool) -> tuple[ResponseFacts, etree._Element]:
+def read_response(xml: bytes) -> tuple[ResponseFacts, etree._Element]:
     """Parse and check the shape of a Response; refuse anything but one signed assertion.
 
     Returns what it claims and the parsed document (its root element).
@@ -212,9 +222,9 @@ def read_response(xml: bytes, *, allow_sha1: bool) -> tuple[ResponseFacts, etree
 
     response_signature = _only_signature(root, Reason.RESPONSE_UNSIGNED)
     assertion_signature = _only_signature(assertion, Reason.ASSERTION_UNSIGNED)
-    allow = {"allow_sha1": allow_sha1}
-    algorithms = _check_signature_shape(response_signature, root, **allow)
-    algorithms += _check_signature_shape(assertion_signature, assertion, **allow)
+    allowed = allowed_algorithms()
+    algorithms = _check_signature_shape(response_signature, root, allowed=allowed)
+    algorithms += _check_signature_shape(assertion_signature, assertion, allowed=allowed)
 
     conditions = assertion.find(_clark("saml:Conditions"))
     confirmations = [

@@ -14,7 +14,7 @@ in-process backend, three of its steps are done once rather than per signed elem
 
 Nothing is relaxed: the checks of pysaml2's `SecurityContext._check_signature` are all kept
 (trusted certificates from the profile's metadata only, the schema, the xmldsig profile), and
-tests/saml/pysaml2/test_client.py pins the pysaml2 source these overrides were written against.
+pins.py pins the pysaml2 source these overrides were written against.
 """
 
 from __future__ import annotations

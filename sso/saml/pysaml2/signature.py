@@ -16,19 +16,11 @@ from functools import cached_property, lru_cache
 import xmlsec
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from django.conf import settings
 from lxml import etree
 from saml2.sigver import CryptoBackend, SignatureError
 
-from sso.saml.facts import (
-    DIGEST_ALGORITHMS,
-    DS,
-    SAFE_PARSER,
-    SHA1_ALGORITHMS,
-    SIGNATURE_ALGORITHMS,
-)
+from sso.saml.facts import DS, SAFE_PARSER, allowed_algorithms
 
-ALLOWED = SIGNATURE_ALGORITHMS | DIGEST_ALGORITHMS
 _ELEMENTS_WITH_ID = etree.XPath("//*[@ID]")
 
 
@@ -42,10 +34,6 @@ def key_from_pem(pem: bytes) -> xmlsec.Key:
     public_key = x509.load_pem_x509_certificate(pem).public_key()
     der = public_key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
     return xmlsec.Key.from_memory(der, xmlsec.constants.KeyDataFormatDer)
-
-
-def _allowed_algorithms() -> set[str]:
-    return ALLOWED | SHA1_ALGORITHMS if settings.SSO_ALLOW_SHA1_SIGNATURES else ALLOWED
 
 
 class ReceivedDocument:
@@ -123,7 +111,7 @@ class InProcessXmlSecBackend(CryptoBackend):
         methods = signature.findall(f"{{{DS}}}SignedInfo/{{{DS}}}SignatureMethod")
         methods += references[0].findall(f"{{{DS}}}DigestMethod")
         algorithms = {method.get("Algorithm") for method in methods}
-        if not algorithms or not algorithms <= _allowed_algorithms():
+        if not algorithms or not algorithms <= allowed_algorithms():
             raise SignatureError("signature algorithm not allowed")
 
         context = xmlsec.SignatureContext()

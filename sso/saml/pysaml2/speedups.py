@@ -12,8 +12,8 @@ a login, and even at five a noticeable one:
   it again) on every timestamp, a dozen per response; the form SAML uses is read directly,
   and anything else is left to pysaml2's own.
 
-tests/saml/pysaml2/test_speedups.py pins the pysaml2 sources these copy and compares each with
-pysaml2's own over the inputs they know, and over a whole response.
+pins.py pins the pysaml2 sources these copy; tests/saml/pysaml2/test_speedups.py compares each
+with pysaml2's own over the inputs they know, and over a whole response.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from __future__ import annotations
 import base64
 import calendar
 import re
-import sys
 import time
 from collections.abc import Callable
 from datetime import date, datetime
+from importlib import import_module
 from typing import Any, NamedTuple
 
 from saml2 import SamlBase, time_util, validate
@@ -152,14 +152,25 @@ _pysaml2_set_text = AttributeValueBase.set_text
 _pysaml2_valid_string = validate.valid_string
 _pysaml2_str_to_time = time_util.str_to_time
 
+# pysaml2's own functions that install() replaces, by the name pins.py pins them under.
+REPLACED = {
+    "saml2.saml.AttributeValueBase.set_text": _pysaml2_set_text,
+    "saml2.validate.valid_string": _pysaml2_valid_string,
+    "saml2.time_util.str_to_time": _pysaml2_str_to_time,
+}
+
+# time_util, and the pysaml2 modules that bind `str_to_time` by name (`from saml2.time_util
+# import str_to_time`, found by grep in pysaml2 7.5.5); the others call `time_util.str_to_time`.
+STR_TO_TIME_MODULES = ("saml2.time_util", "saml2.mdstore", "saml2.response", "saml2.sigver")
+
 
 def install() -> None:
-    """Put them in pysaml2's place, in every pysaml2 module that imported them by name."""
+    """Put them in pysaml2's place, in every pysaml2 module that holds them by name.
+
+    The modules are imported here, so the result does not depend on what was imported before.
+    """
     AttributeValueBase.set_text = set_text
     validate.valid_string = valid_string
     validate.VALIDATOR["string"] = valid_string
-    for name, module in list(sys.modules.items()):
-        if name.startswith("saml2") and getattr(module, "str_to_time", None) is (
-            _pysaml2_str_to_time
-        ):
-            module.str_to_time = str_to_time
+    for name in STR_TO_TIME_MODULES:
+        import_module(name).str_to_time = str_to_time

