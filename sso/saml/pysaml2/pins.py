@@ -132,14 +132,14 @@ PINS = (
         "sso/backends.py ProfileSaml2Backend",
     ),
     Pin(
-        "djangosaml2.views.AssertionConsumerServiceView.dispatch",
-        "5bb8158a29ad4f20b8b9d404c65ccaaa9e23c69256ae9013b4ba3c29ec18b067",
-        "sso/views/acs.py AssertionConsumerServiceView (its decorators wrap dispatch)",
+        "djangosaml2.backends.Saml2Backend.clean_attributes",
+        "be79f56a24e18cfe844b074650eedaad04e585b5edfb3f9909cb39076f91f86a",
+        "sso/backends.py ProfileSaml2Backend",
     ),
     Pin(
-        "djangosaml2.views.AssertionConsumerServiceView.post",
-        "4fb91774e3a4eb44d5e831572f973c9b94802c37c87fcbc92e99dfdd0249b61f",
-        "sso/views/acs.py AssertionConsumerServiceView.post",
+        "djangosaml2.conf.get_config",
+        "89c3e9c4916ccf2dd29035695aa0d7add6b1b38f39482ec236b8da175d964cff",
+        "sso/saml/config.py sp_config_for_request, the SAML_CONFIG_LOADER it calls",
     ),
 )
 
