@@ -107,9 +107,14 @@ AUTHENTICATION_BACKENDS = [
 ]
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/console/"
-# Failed password sign-ins allowed per email and per client address within the window.
-SSO_LOGIN_FAILURES_PER_EMAIL = env.int("SSO_LOGIN_FAILURES_PER_EMAIL", default=5)
+# Failed password sign-ins allowed within the window: per client address and email (the
+# guesser's own lock), per email from anywhere, and per client address whatever the email.
+SSO_LOGIN_FAILURES_PER_CLIENT_EMAIL = env.int("SSO_LOGIN_FAILURES_PER_CLIENT_EMAIL", default=5)
+SSO_LOGIN_FAILURES_PER_EMAIL = env.int("SSO_LOGIN_FAILURES_PER_EMAIL", default=20)
 SSO_LOGIN_FAILURES_PER_CLIENT = env.int("SSO_LOGIN_FAILURES_PER_CLIENT", default=30)
+# How many reverse proxies in front of the app append to X-Forwarded-For (docs/deploy.md):
+# the client is the address that many hops from the right. 0: REMOTE_ADDR, no proxy trusted.
+SSO_TRUSTED_PROXY_HOPS = env.int("SSO_TRUSTED_PROXY_HOPS", default=0)
 SSO_LOGIN_THROTTLE_SECONDS = env.int("SSO_LOGIN_THROTTLE_SECONDS", default=900)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

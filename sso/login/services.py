@@ -234,7 +234,7 @@ def password_login(*, email: str, password: str, client_ip: str | None) -> User:
     if user is None:
         throttling.login_failure_record(email=email, client_ip=client_ip)
         raise LoginRefused(Reason.PASSWORD_INVALID)
-    throttling.login_success_record(email=email)
+    throttling.login_success_record(email=email, client_ip=client_ip)
     enforcing = organization_enforcing_sso_for(email=user.email)
     if enforcing is not None:
         if membership_break_glass(user=user, organization=enforcing) is None:

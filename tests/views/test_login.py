@@ -329,3 +329,46 @@ def test_sso_domain_user_can_choose_password_step_and_policy_applies(client):
     refused = password_step(other)
     assert refused.status_code == HTTPStatus.FORBIDDEN
     assert "requires single sign-on" in refused.content.decode()
+
+
+def guess(client, email: str, forwarded_for: str, password: str = "wrong"):
+    """A password attempt that reached the app through the load balancer (REMOTE_ADDR)."""
+    extra = {"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": forwarded_for}
+    client.post(reverse("sso:login"), {"email": email}, **extra)
+    return client.post(reverse("sso:login_password"), {"password": password}, **extra)
+
+
+def test_throttling_behind_the_proxy_counts_each_client_not_the_proxy(client, settings):
+    """30 failures from 30 people behind the documented proxy lock nobody else out."""
+    settings.SSO_TRUSTED_PROXY_HOPS = 1
+    for n in range(settings.SSO_LOGIN_FAILURES_PER_CLIENT):
+        guess(client, f"user{n}@example.test", f"203.0.113.{n + 1}")
+    UserFactory(email="ann@example.test")
+    assert guess(client, "ann@example.test", "198.51.100.7", PASSWORD).status_code == (
+        HTTPStatus.FOUND
+    )
+
+
+def test_throttling_behind_the_proxy_ignores_what_the_client_wrote_itself(client, settings):
+    """Only the entry the trusted proxy appended counts: a forged one does not reset the count."""
+    settings.SSO_TRUSTED_PROXY_HOPS = 1
+    settings.SSO_LOGIN_FAILURES_PER_CLIENT = 3
+    for n in range(3):
+        guess(client, f"user{n}@example.test", f"192.0.2.{n}, 203.0.113.9")
+    UserFactory(email="ann@example.test")
+    throttled = guess(client, "ann@example.test", "192.0.2.99, 203.0.113.9", PASSWORD)
+    assert throttled.status_code == HTTPStatus.TOO_MANY_REQUESTS
+
+
+def test_throttling_per_client_and_email_leaves_the_owner_signing_in(client, settings):
+    """A guesser locks only itself out of an account: its owner, elsewhere, still signs in."""
+    settings.SSO_TRUSTED_PROXY_HOPS = 1
+    UserFactory(email="ann@example.test")
+    for _ in range(settings.SSO_LOGIN_FAILURES_PER_CLIENT_EMAIL):
+        guess(client, "ann@example.test", "203.0.113.66")
+    assert guess(client, "ann@example.test", "203.0.113.66", PASSWORD).status_code == (
+        HTTPStatus.TOO_MANY_REQUESTS
+    )
+    assert guess(client, "ann@example.test", "198.51.100.7", PASSWORD).status_code == (
+        HTTPStatus.FOUND
+    )
