@@ -355,6 +355,17 @@ class LoginOutcome(models.TextChoices):
     FAILURE = "failure", "Failure"
 
 
+class UsedAssertion(models.Model):
+    """An assertion that signed someone in, refused until it expires: the database keeps it, so
+    a cache that loses data (a restart, an eviction) never lets it sign anyone in again."""
+
+    digest = models.CharField(max_length=64, unique=True)  # sha256 of issuer and assertion id
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.digest[:12]} until {self.expires_at:%Y-%m-%d %H:%M}"
+
+
 class LoginEvent(models.Model):
     """One SSO attempt, success or failure, with its reason code."""
 

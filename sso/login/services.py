@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from django.contrib import auth
 from django.contrib.auth import authenticate
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.urls import reverse
 from saml2.config import SPConfig
@@ -24,7 +24,15 @@ from sso.backends import NAME_ID, SSO_BACKEND, ProfileSaml2Backend, profile_attr
 from sso.domains.selectors import profile_for_email, trusted_domains_for_email
 from sso.events import audit_record, login_event_record
 from sso.login import throttling
-from sso.models import AuditAction, LoginEvent, LoginOutcome, SignInMethod, SSOProfile, User
+from sso.models import (
+    AuditAction,
+    LoginEvent,
+    LoginOutcome,
+    SignInMethod,
+    SSOProfile,
+    UsedAssertion,
+    User,
+)
 from sso.organizations.selectors import membership_break_glass, organization_enforcing_sso_for
 from sso.organizations.services import membership_record_sign_in
 from sso.profiles.services import connection_test_record
@@ -168,6 +176,7 @@ def sso_user_for_login(*, request: HttpRequest | None, login: VerifiedLogin) -> 
 
 def _sign_in(request: HttpRequest, login: VerifiedLogin) -> LoginEvent:
     try:
+        used_assertion_record(login=login)
         user = sso_user_for_login(request=request, login=login)
     except LoginRefused as refusal:
         refusal.claims = login.claims
@@ -191,6 +200,19 @@ def _sign_in(request: HttpRequest, login: VerifiedLogin) -> LoginEvent:
     request.session[SESSION_PROFILE_KEY] = login.profile.sid
     request.session.save()  # in this transaction; the response does not write it again
     return event
+
+
+def used_assertion_record(*, login: VerifiedLogin) -> None:
+    """Keep the assertion id in the database until it expires; raise LoginRefused if it was.
+
+    The first write of the sign-in transaction: a replay refused here aborts it whole.
+    """
+    try:
+        UsedAssertion.objects.create(digest=login.replay_digest, expires_at=login.replay_until)
+    except IntegrityError:
+        raise LoginRefused(
+            Reason.REPLAYED_ASSERTION, assertion_id=login.assertion_id, seen_by="database"
+        ) from None
 
 
 def _refusal_record(request: HttpRequest, profile: SSOProfile, refusal: LoginRefused) -> LoginEvent:

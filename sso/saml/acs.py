@@ -57,6 +57,9 @@ class VerifiedLogin:
     signature_algorithms: list[str] = field(default_factory=list)
     verifying_certificate: str = ""
     clock_difference_seconds: int | None = None
+    # The assertion's issuer and id, hashed, and until when they must stay refused.
+    replay_digest: str = ""
+    replay_until: dt.datetime | None = None
 
     @property
     def is_test(self) -> bool:
@@ -85,8 +88,8 @@ class VerifiedLogin:
         }
 
 
-def _replay_key(issuer: str, assertion_id: str) -> str:
-    return _REPLAY_KEY.format(hashlib.sha256(f"{issuer}\0{assertion_id}".encode()).hexdigest())
+def replay_digest(issuer: str, assertion_id: str) -> str:
+    return hashlib.sha256(f"{issuer}\0{assertion_id}".encode()).hexdigest()
 
 
 def _decode(saml_response: str) -> bytes:
@@ -248,7 +251,8 @@ def _verify(
         now=now,
         skew=skew,
     )
-    replay_key = _replay_key(facts.issuer, facts.assertion_id)
+    digest = replay_digest(facts.issuer, facts.assertion_id)
+    replay_key = _REPLAY_KEY.format(digest)
     try:
         pending = _pending_request(facts, profile, token, test)
     except LoginRefused as refusal:
@@ -284,4 +288,6 @@ def _verify(
         clock_difference_seconds=(
             round((facts.issue_instant - now).total_seconds()) if facts.issue_instant else None
         ),
+        replay_digest=digest,
+        replay_until=now + window,
     )

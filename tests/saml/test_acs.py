@@ -200,7 +200,7 @@ def sign_in_once(client: Client, profile, idp: TestIdP, spec: ResponseSpec, emai
 
 @pytest.mark.parametrize(
     ("existing_member", "profile_seen_before", "queries"),
-    [(False, False, 22), (True, False, 14), (False, True, 20), (True, True, 12)],
+    [(False, False, 23), (True, False, 15), (False, True, 21), (True, True, 13)],
 )
 def test_acs_successful_login_has_fixed_query_count(
     client,
@@ -449,6 +449,23 @@ def test_acs_replayed_assertion_refused(client, profile, idp, spec, initiated_by
     attacker.cookies = client.cookies
     attacker.logout()
     assert_refused(post_response(attacker, profile, xml), "replayed_assertion")
+
+
+def test_acs_replay_refused_after_the_cache_lost_its_data(client, profile, idp, spec):
+    """A Redis restart without persistence, or an eviction, forgets the cache's record of an
+    assertion; the database's does not."""
+    from django.core.cache import cache
+
+    profile.allow_idp_initiated = True
+    profile.save()
+    xml = idp.signxml_response(spec)
+    assert post_response(client, profile, xml).status_code == HTTPStatus.FOUND
+    cache.clear()
+
+    attacker = Client()
+    assert_refused(post_response(attacker, profile, xml), "replayed_assertion")
+    assert "_auth_user_id" not in attacker.session
+    assert LoginEvent.objects.filter(outcome=LoginOutcome.SUCCESS).count() == 1
 
 
 def test_acs_request_answered_once_even_by_a_refused_answer(client, profile, idp, spec):
