@@ -115,6 +115,9 @@ SSO_LOGIN_FAILURES_PER_CLIENT = env.int("SSO_LOGIN_FAILURES_PER_CLIENT", default
 # How many reverse proxies in front of the app append to X-Forwarded-For (docs/deploy.md):
 # the client is the address that many hops from the right. 0: REMOTE_ADDR, no proxy trusted.
 SSO_TRUSTED_PROXY_HOPS = env.int("SSO_TRUSTED_PROXY_HOPS", default=0)
+# Refused SSO attempts recorded per client and profile a minute; further ones are counted on
+# the last event instead, so a flood of bad posts cannot grow the login events table.
+SSO_REFUSAL_EVENTS_PER_MINUTE = env.int("SSO_REFUSAL_EVENTS_PER_MINUTE", default=30)
 SSO_LOGIN_THROTTLE_SECONDS = env.int("SSO_LOGIN_THROTTLE_SECONDS", default=900)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import secrets
 
@@ -366,6 +367,12 @@ class UsedAssertion(models.Model):
         return f"{self.digest[:12]} until {self.expires_at:%Y-%m-%d %H:%M}"
 
 
+def new_support_reference() -> str:
+    """An opaque, unguessable reference a person can read out to support: 80 random bits."""
+    letters = base64.b32encode(secrets.token_bytes(10)).decode()
+    return "-".join(letters[i : i + 4] for i in range(0, 16, 4))
+
+
 class LoginEvent(models.Model):
     """One SSO attempt, success or failure, with its reason code."""
 
@@ -389,6 +396,10 @@ class LoginEvent(models.Model):
     in_response_to = models.CharField(max_length=256, blank=True)
     client_ip = models.GenericIPAddressField(null=True, blank=True)
     detail = models.JSONField(default=dict, blank=True)
+    # What the person who was refused sees and quotes to support; never the sequential id.
+    reference = models.CharField(max_length=19, default=new_support_reference, db_index=True)
+    # Further refusals from the same client and profile folded into this one (a flood).
+    repeats = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]

@@ -30,6 +30,7 @@ ENTITIES = (
     "sso_login",
     "sso_user",
     "trusted_domain",
+    "used_assertion",
     "user",
 )
 

@@ -13,9 +13,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth import authenticate
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.http import HttpRequest
 from django.urls import reverse
 from saml2.config import SPConfig
@@ -216,6 +219,25 @@ def used_assertion_record(*, login: VerifiedLogin) -> None:
 
 
 def _refusal_record(request: HttpRequest, profile: SSOProfile, refusal: LoginRefused) -> LoginEvent:
+    """A refused attempt's login event; past SSO_REFUSAL_EVENTS_PER_MINUTE from one client on one
+    profile, further refusals are counted on the last event recorded instead of adding rows."""
+    client = throttling.client_ip(request)
+    flood_key = f"sso:refusals:{profile.pk}:{client}"
+    cache.add(flood_key, 0, 60)
+    try:
+        count = cache.incr(flood_key)
+    except ValueError:  # expired between add and incr
+        count = 1
+    flooding = count > settings.SSO_REFUSAL_EVENTS_PER_MINUTE
+    last = cache.get(flood_key + ":last") if flooding else None
+    if last and LoginEvent.objects.filter(pk=last).update(repeats=F("repeats") + 1):
+        logger.info(
+            "SSO login refused again: profile=%s reason=%s folded into event=%s",
+            profile.sid,
+            refusal.reason,
+            last,
+        )
+        return LoginEvent.objects.only("pk", "reference", "created_at").get(pk=last)
     event = login_event_record(
         profile=profile,
         outcome=LoginOutcome.FAILURE,
@@ -224,9 +246,10 @@ def _refusal_record(request: HttpRequest, profile: SSOProfile, refusal: LoginRef
         idp_issuer=refusal.claims.get("issuer", ""),
         assertion_id=refusal.claims.get("assertion_id", ""),
         in_response_to=refusal.claims.get("in_response_to", ""),
-        client_ip=throttling.client_ip(request),
+        client_ip=client,
         detail=refusal.detail,
     )
+    cache.set(flood_key + ":last", event.pk, 60)
     logger.info(
         "SSO login refused: profile=%s reason=%s event=%s", profile.sid, refusal.reason, event.pk
     )

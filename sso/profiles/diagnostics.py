@@ -157,7 +157,7 @@ def fix_for(event: LoginEvent, profile: SSOProfile) -> str:
         acs_url=sp_acs_url(profile),
         entity_id=sp_entity_id(profile),
         email=event.email or "(unknown)",
-        event_id=event.pk,
+        event_id=event.reference,
         signature_fix=_signature_fix(event.detail),
     )
     return template.format_map(values)

@@ -20,7 +20,7 @@ def login_failed(request: HttpRequest, refusal: LoginRefused) -> HttpResponse:
     return render(
         request,
         "sso/errors/login_failed.html",
-        {"message": refusal.user_message, "reference": refusal.event.pk},
+        {"message": refusal.user_message, "event": refusal.event},
         status=refusal.status,
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from http import HTTPStatus
 
 import pytest
@@ -86,7 +87,7 @@ def assert_refused(response, reason: str, status: HTTPStatus = HTTPStatus.FORBID
     event = last_event()
     assert (event.outcome, event.reason) == (LoginOutcome.FAILURE, reason), event.detail
     assert response.status_code == status
-    assert f"Support reference: <strong>{event.pk}</strong>" in response.content.decode()
+    assert f"Support reference: <strong><code>{event.reference}</code>" in response.content.decode()
     assert "_auth_user_id" not in response.wsgi_request.session
 
 
@@ -466,6 +467,36 @@ def test_acs_replay_refused_after_the_cache_lost_its_data(client, profile, idp, 
     assert_refused(post_response(attacker, profile, xml), "replayed_assertion")
     assert "_auth_user_id" not in attacker.session
     assert LoginEvent.objects.filter(outcome=LoginOutcome.SUCCESS).count() == 1
+
+
+def test_acs_support_reference_is_opaque_and_unguessable(client, profile):
+    """The user's reference is not the sequential event id, which leaks volume and can be
+    guessed; support finds the event by it."""
+    first = client.post(reverse("sso:saml2_acs", args=[profile.sid]), {"SAMLResponse": "%%%"})
+    second = client.post(reverse("sso:saml2_acs", args=[profile.sid]), {"SAMLResponse": "%%%"})
+    events = list(LoginEvent.objects.order_by("pk"))
+    assert len({event.reference for event in events}) == 2
+    for event, response in zip(events, (first, second), strict=True):
+        assert re.fullmatch(r"[A-Z2-7]{4}(-[A-Z2-7]{4}){3}", event.reference)
+        assert event.reference in response.content.decode()
+        assert f"<strong>{event.pk}</strong>" not in response.content.decode()
+    assert LoginEvent.objects.get(reference=events[0].reference) == events[0]
+
+
+def test_acs_flood_of_refusals_from_one_client_is_folded_not_stored(client, profile, settings):
+    """An anonymous client posting junk cannot grow the login events table without bound."""
+    settings.SSO_REFUSAL_EVENTS_PER_MINUTE = 5
+    url = reverse("sso:saml2_acs", args=[profile.sid])
+    for _ in range(40):
+        response = client.post(url, {"SAMLResponse": "%%%"}, REMOTE_ADDR="203.0.113.5")
+        assert response.status_code == HTTPStatus.BAD_REQUEST
+    events = LoginEvent.objects.filter(client_ip="203.0.113.5")
+    assert events.count() == 5
+    assert events.order_by("-pk").first().repeats == 35
+    assert events.order_by("-pk").first().reference in response.content.decode()
+
+    client.post(url, {"SAMLResponse": "%%%"}, REMOTE_ADDR="198.51.100.1")
+    assert LoginEvent.objects.filter(client_ip="198.51.100.1").count() == 1
 
 
 def test_acs_request_answered_once_even_by_a_refused_answer(client, profile, idp, spec):
