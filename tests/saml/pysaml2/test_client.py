@@ -23,7 +23,7 @@ from sso.saml.pysaml2.client import (
 )
 from sso.saml.pysaml2.signature import ReceivedDocument
 from tests.factories import ActiveProfileFactory
-from tests.fixtures.idp import ResponseSpec, encode
+from tests.fixtures.idp import encode
 from tests.fixtures.pins import changed_since_review
 
 pytestmark = pytest.mark.django_db
@@ -70,11 +70,6 @@ def test_overridden_pysaml2_code_is_the_reviewed_version():
 @pytest.fixture
 def profile():
     return ActiveProfileFactory(allow_idp_initiated=True)
-
-
-@pytest.fixture
-def spec(profile) -> ResponseSpec:
-    return ResponseSpec.for_profile(profile)
 
 
 def _signature(root: etree._Element) -> etree._Element:
