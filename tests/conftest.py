@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from django.core.cache import cache
+from django.test import Client
 
-from tests.factories import shared_idp_keys
+from sso.models import Membership, Role
+from tests.factories import MembershipFactory, shared_idp_keys
 from tests.fixtures.idp import KeyPair, TestIdP
 
 pytest_plugins = ["tests.fixtures.browser"]
@@ -33,5 +37,37 @@ def certificate_pem(idp_keys: KeyPair) -> str:
 
 
 @pytest.fixture
+def cert_file(tmp_path: Path, certificate_pem: str) -> Path:
+    """The IdP's certificate in a PEM file, as an admin hands it to the CLI or pysaml2 reads it."""
+    path = tmp_path / "idp.pem"
+    path.write_text(certificate_pem)
+    return path
+
+
+@pytest.fixture
 def idp(idp_keys: KeyPair) -> TestIdP:
     return TestIdP(idp_keys)
+
+
+@pytest.fixture
+def admin() -> Membership:
+    """An admin of a fresh organization."""
+    return MembershipFactory(role=Role.ADMIN, user__email="admin@acme.test")
+
+
+@pytest.fixture
+def admin_client(client: Client, admin: Membership) -> Client:
+    client.force_login(admin.user)
+    return client
+
+
+@pytest.fixture
+def owner() -> Membership:
+    """The owner of a fresh organization."""
+    return MembershipFactory(role=Role.OWNER, user__email="owner@acme.test")
+
+
+@pytest.fixture
+def owner_client(client: Client, owner: Membership) -> Client:
+    client.force_login(owner.user)
+    return client

@@ -14,13 +14,6 @@ from tests.factories import OrganizationFactory, SSOProfileFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def cert_file(tmp_path, certificate_pem):
-    path = tmp_path / "idp.pem"
-    path.write_text(certificate_pem)
-    return path
-
-
 def run(*args: str) -> str:
     out = StringIO()
     call_command("sso_profile", *args, stdout=out)

@@ -6,18 +6,15 @@ pass has no shared services to test, so it skips this module.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
-import signal
-import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
-from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import pytest
@@ -25,8 +22,9 @@ from django.conf import settings
 from django.db import connection
 
 from sso.models import LoginEvent
-from tests.factories import ActiveProfileFactory, shared_idp_keys
-from tests.fixtures.idp import ResponseSpec, TestIdP, authn_request_from_redirect, encode
+from tests.factories import ActiveProfileFactory
+from tests.fixtures.idp import ResponseSpec, authn_request_from_redirect, encode
+from tests.fixtures.servers import HOST, ROOT, Gunicorn
 
 SHARED = os.environ.get("DATABASE_URL", "").startswith("postgres") and os.environ.get(
     "CACHE_URL", ""
@@ -37,20 +35,18 @@ pytestmark = [
     ),
     pytest.mark.django_db(transaction=True),
 ]
-ROOT = Path(__file__).resolve().parent.parent
 RACE_ROUNDS = int(os.environ.get("SSO_RACE_ROUNDS", "60"))
 
 
-@dataclass
+@dataclass(frozen=True)
 class Worker:
     port: int
-    process: subprocess.Popen
 
     def request(
         self, method: str, path: str, *, body: dict | None = None, cookies: dict | None = None
     ) -> http.client.HTTPResponse:
-        connection_ = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        headers = {"Host": "127.0.0.1"}
+        connection_ = http.client.HTTPConnection(HOST, self.port, timeout=30)
+        headers = {"Host": HOST}
         if cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
         data = None
@@ -63,12 +59,6 @@ class Worker:
         return response
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _cookies(response: http.client.HTTPResponse) -> dict[str, str]:
     jar = SimpleCookie()
     for header in response.headers.get_all("Set-Cookie") or []:
@@ -77,7 +67,8 @@ def _cookies(response: http.client.HTTPResponse) -> dict[str, str]:
 
 
 @pytest.fixture
-def workers() -> Iterator[list[Worker]]:
+def workers(tmp_path) -> Iterator[list[Worker]]:
+    """Two gunicorn servers, two workers each, on the test database."""
     database = dict(connection.settings_dict)
     url = urlsplit(os.environ["DATABASE_URL"])
     env = {
@@ -88,7 +79,7 @@ def workers() -> Iterator[list[Worker]]:
         "DJANGO_SECRET_KEY": settings.SECRET_KEY,
         "SSO_KEY_ENCRYPTION_SECRET": settings.SSO_KEY_ENCRYPTION_SECRET,
         "SSO_PUBLIC_BASE_URL": settings.SSO_PUBLIC_BASE_URL,
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DJANGO_ALLOWED_HOSTS": HOST,
         "DJANGO_DEBUG": "false",
         "DJANGO_SECURE_SSL_REDIRECT": "false",
     }
@@ -98,51 +89,17 @@ def workers() -> Iterator[list[Worker]]:
         env=env,
         check=True,
     )
-    started = []
-    for _ in range(2):
-        port = _free_port()
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "adminsite.wsgi",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "2",
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-            start_new_session=True,
-        )
-        started.append(Worker(port, process))
-    for worker in started:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", worker.port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or worker.process.poll() is not None:
-                    raise RuntimeError(f"gunicorn on port {worker.port} did not start") from None
-                time.sleep(0.1)
-    yield started
-    for worker in started:
-        os.killpg(worker.process.pid, signal.SIGTERM)
-        worker.process.wait(timeout=10)
+    with contextlib.ExitStack() as stack:
+        servers = [
+            stack.enter_context(Gunicorn(env=env, log_path=tmp_path / f"gunicorn{n}.log"))
+            for n in range(2)
+        ]
+        yield [Worker(server.port) for server in servers]
 
 
 @pytest.fixture
 def profile():
     return ActiveProfileFactory(allow_idp_initiated=True)
-
-
-@pytest.fixture
-def idp(profile) -> TestIdP:
-    return TestIdP(shared_idp_keys(), entity_id=profile.idp_issuer)
 
 
 def _acs(profile) -> str:

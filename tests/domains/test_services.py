@@ -16,7 +16,7 @@ from sso.domains.proof import WELL_KNOWN_PATH, expected_value
 from sso.domains.selectors import profile_for_email
 from sso.domains.services import domain_check, domain_mark_verified, domains_recheck
 from sso.login.services import sso_user_for_login
-from sso.models import AuditAction, AuditEvent, Role, User, VerificationState
+from sso.models import AuditAction, AuditEvent, User, VerificationState
 from sso.organizations.selectors import organization_enforcing_sso_for
 from sso.profiles.services import profile_configure
 from sso.reasons import LoginRefused, Reason
@@ -59,11 +59,6 @@ def https_files(settings, tmp_path, zone):
 
 
 @pytest.fixture
-def admin():
-    return MembershipFactory(role=Role.ADMIN)
-
-
-@pytest.fixture
 def profile(admin):
     return ActiveProfileFactory(
         organization=admin.organization,
@@ -82,14 +77,13 @@ def publish(zone: Zone, domain, value: str | None = None) -> None:
     zone.txt["_sso-challenge.acme.test"] = [value or expected_value(domain.verification_token)]
 
 
-def test_verify_now_with_txt_record_verifies_domain_and_its_wildcard(client, admin, zone, domain):
+def test_verify_now_with_txt_record_verifies_domain_and_its_wildcard(admin_client, zone, domain):
     wildcard = TrustedDomainFactory(
         profile=domain.profile, domain="*.acme.test", verification_state="unverified"
     )
     publish(zone, domain)
-    client.force_login(admin.user)
 
-    response = client.post(reverse("sso:admin_domains"), {"domain": "acme.test"}, follow=True)
+    response = admin_client.post(reverse("sso:admin_domains"), {"domain": "acme.test"}, follow=True)
 
     assert "acme.test is verified." in response.content.decode()
     domain.refresh_from_db()
@@ -113,10 +107,9 @@ def test_missing_record_fails(zone, domain, admin):
     assert "no TXT record at _sso-challenge.acme.test" in domain.check_detail
 
 
-def test_dns_timeout_is_no_proof_and_changes_nothing(client, admin, zone, domain):
+def test_dns_timeout_is_no_proof_and_changes_nothing(admin_client, zone, domain):
     zone.slow.add("_sso-challenge.acme.test")
-    client.force_login(admin.user)
-    response = client.post(reverse("sso:admin_domains"), {"domain": "acme.test"}, follow=True)
+    response = admin_client.post(reverse("sso:admin_domains"), {"domain": "acme.test"}, follow=True)
     assert "Could not check acme.test right now" in response.content.decode()
     domain.refresh_from_db()
     assert domain.verification_state == VerificationState.UNVERIFIED
@@ -278,15 +271,14 @@ def test_unverified_domain_does_not_route_provision_or_enforce(client, zone, dom
     assert organization_enforcing_sso_for(email="bob@acme.test") == profile.organization
 
 
-def test_domains_page_shows_instructions_and_scopes_to_organization(client, admin, domain):
+def test_domains_page_shows_instructions_and_scopes_to_organization(admin_client, domain):
     other = TrustedDomainFactory(domain="beta.test", verification_state="unverified")
-    client.force_login(admin.user)
-    content = client.get(reverse("sso:admin_domains")).content.decode()
+    content = admin_client.get(reverse("sso:admin_domains")).content.decode()
     assert "_sso-challenge.acme.test" in content
     assert expected_value(domain.verification_token) in content
     assert "https://acme.test/.well-known/sso-domain-verification.txt" in content
     assert "beta.test" not in content
-    response = client.post(reverse("sso:admin_domains"), {"domain": other.domain})
+    response = admin_client.post(reverse("sso:admin_domains"), {"domain": other.domain})
     assert response.status_code == HTTPStatus.NOT_FOUND
 
 

@@ -18,10 +18,7 @@ import json
 import os
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from abc import ABC, abstractmethod
@@ -32,13 +29,13 @@ from typing import IO, ClassVar, Self
 
 from playwright.sync_api import Page
 
+from tests.fixtures import servers
 from tests.fixtures.idp import KeyPair
+from tests.fixtures.servers import HOST, ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 INSTALL_HINT = "run scripts/idp/install.sh"
 EMAIL_FORMAT = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
 RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
-HOST = "127.0.0.1"
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 5.0
 LOG_TAIL_CHARS = 6000
@@ -58,13 +55,6 @@ class IdPUser:
 
 
 GRACE = IdPUser("grace", "grace-password", "grace@acme.test", "Grace", "Hopper")
-
-
-def free_port() -> int:
-    """A port nothing listens on right now (the IdP binds it a moment later)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
 
 
 def write_signing_key_pair(folder: Path, common_name: str) -> tuple[Path, Path]:
@@ -141,36 +131,21 @@ class _IdPProcess(ABC):
         if self._process is not None:
             raise IdPError(f"{self.name} is already running on port {self.port}")
         self._log = self.log_path.open("ab")
-        self._process = subprocess.Popen(
-            command,
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: stop() ends it and its children
-        )
-        self._wait_until_ready()
+        self._process = servers.spawn(command, env=env, cwd=cwd, log=self._log)
+        try:
+            servers.wait_until_ready(self._process, self._answers, timeout=START_TIMEOUT)
+        except servers.NotReady as error:
+            self.stop()
+            raise self.field_error(str(error)) from None
 
-    def _wait_until_ready(self, timeout: float = START_TIMEOUT) -> None:
-        assert self._process is not None
-        deadline = time.monotonic() + timeout
-        problem = "no answer"
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                code = self._process.returncode
-                self._cleanup()
-                raise self.field_error(f"exited with status {code} while starting")
-            try:
-                http_get(self.metadata_url, timeout=2.0)
-                return
-            except urllib.error.HTTPError as error:
-                problem = f"HTTP {error.code} from {self.metadata_url}"
-            except OSError as error:
-                problem = f"{error} from {self.metadata_url}"
-            time.sleep(0.1)
-        self.stop()
-        raise self.field_error(f"did not answer within {timeout:.0f}s ({problem})")
+    def _answers(self) -> str | None:
+        try:
+            http_get(self.metadata_url, timeout=2.0)
+        except urllib.error.HTTPError as error:
+            return f"HTTP {error.code} from {self.metadata_url}"
+        except OSError as error:
+            return f"{error} from {self.metadata_url}"
+        return None
 
     def field_error(self, what: str) -> IdPError:
         log = self.log_text()[-LOG_TAIL_CHARS:] or "(empty)"
@@ -178,18 +153,8 @@ class _IdPProcess(ABC):
 
     def stop(self) -> None:
         """Terminate the process group (SIGTERM, then SIGKILL); safe to call twice."""
-        process = self._process
-        if process is None:
-            return
-        if process.poll() is None:
-            try:
-                os.killpg(process.pid, signal.SIGTERM)
-                process.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=STOP_TIMEOUT)
-            except ProcessLookupError:
-                pass
+        if self._process is not None:
+            servers.stop(self._process, timeout=STOP_TIMEOUT)
         self._cleanup()
 
     def _cleanup(self) -> None:
@@ -269,7 +234,7 @@ class SimpleSAMLphpIdP(_IdPProcess):
             raise IdPError(problem)
         www = self.install_dir / "www"
         self.workdir = workdir
-        self.port = free_port()
+        self.port = servers.free_port()
         folders = {
             name: workdir / name
             for name in ("config", "metadata", "cert", "data", "tmp", "sessions")
@@ -420,7 +385,7 @@ class SamlIdpJs(_IdPProcess):
         if problem := self.missing():
             raise IdPError(problem)
         self.workdir = workdir
-        self.port = free_port()
+        self.port = servers.free_port()
         workdir.mkdir(parents=True, exist_ok=True)
         key, cert = write_signing_key_pair(workdir / "cert", f"saml-idp e2e IdP {self.port}")
         # saml-idp reads no SP metadata; it is kept beside its log for whoever debugs a run.

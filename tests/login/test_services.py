@@ -5,10 +5,6 @@ from __future__ import annotations
 import pytest
 
 from sso.login.services import sso_user_for_login
-from sso.profiles.services import (
-    profile_configure,
-)
-from sso.validators import parse_certificate
 from tests.factories import (
     ActiveProfileFactory,
     MembershipFactory,
@@ -16,19 +12,6 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def configure(profile, certificate_pem, **overrides):
-    values = {
-        "name": "Okta",
-        "idp_kind": "okta",
-        "idp_issuer": "https://idp.acme.test/saml",
-        "idp_sso_url": "https://idp.acme.test/sso",
-        "certificates": [parse_certificate(certificate_pem)],
-        "domains": ["acme.test"],
-        **overrides,
-    }
-    return profile_configure(profile=profile, actor=None, **values)
 
 
 def test_sso_user_links_existing_account_only_within_trusted_domain():

@@ -55,16 +55,6 @@ def profile():
     return ActiveProfileFactory()
 
 
-@pytest.fixture
-def idp(idp_keys, profile) -> TestIdP:
-    return TestIdP(idp_keys, entity_id=profile.idp_issuer)
-
-
-@pytest.fixture
-def spec(profile) -> ResponseSpec:
-    return ResponseSpec.for_profile(profile)
-
-
 def start_login(client: Client, profile, next_path: str = "/console/?tab=1") -> str:
     """SP-initiated login in this browser; returns the AuthnRequest id."""
     response = client.get(reverse("sso:saml2_login", args=[profile.sid]), {"next": next_path})

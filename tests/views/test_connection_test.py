@@ -10,11 +10,11 @@ from django.test import Client
 from django.urls import reverse
 
 from sso.crypto import certificate_body, fingerprint_of
-from sso.models import AuditAction, AuditEvent, LoginEvent, ProfileStatus, Role
+from sso.models import AuditAction, AuditEvent, LoginEvent, ProfileStatus
 from sso.profiles.diagnostics import FIXES, fix_for
 from sso.reasons import Reason
 from sso.saml.config import sp_acs_url, sp_entity_id
-from tests.factories import ActiveProfileFactory, LoginEventFactory, MembershipFactory
+from tests.factories import ActiveProfileFactory, LoginEventFactory
 from tests.fixtures.idp import (
     FIXTURES,
     UNSPECIFIED_FORMAT,
@@ -31,26 +31,10 @@ ENCRYPTED = (FIXTURES / "encrypted_assertion.xml").read_text()
 
 
 @pytest.fixture
-def admin():
-    return MembershipFactory(role=Role.ADMIN, user__email="admin@acme.test")
-
-
-@pytest.fixture
-def admin_client(client, admin) -> Client:
-    client.force_login(admin.user)
-    return client
-
-
-@pytest.fixture
 def profile(admin):
     return ActiveProfileFactory(
         organization=admin.organization, status=ProfileStatus.CONFIGURED, idp_kind="okta"
     )
-
-
-@pytest.fixture
-def idp(idp_keys, profile) -> TestIdP:
-    return TestIdP(idp_keys, entity_id=profile.idp_issuer)
 
 
 def start_test(client: Client, profile) -> tuple[ResponseSpec, str]:

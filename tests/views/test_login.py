@@ -209,26 +209,17 @@ def test_without_enforcement_sso_domain_user_may_use_password(client):
     assert not profile.organization.enforce_sso
 
 
-@pytest.fixture
-def owner_client(client):
-    owner = MembershipFactory(role=Role.OWNER)
-    client.force_login(owner.user)
-    return client, owner
-
-
-def test_enforcement_refused_without_active_profile(owner_client):
-    client, owner = owner_client
-    response = client.post(reverse("sso:admin_sso_enforcement"), {"enforce_sso": "on"})
+def test_enforcement_refused_without_active_profile(owner_client, owner):
+    response = owner_client.post(reverse("sso:admin_sso_enforcement"), {"enforce_sso": "on"})
     assert response.status_code == HTTPStatus.BAD_REQUEST
     assert "Turn on an SSO profile first" in response.content.decode()
     owner.organization.refresh_from_db()
     assert owner.organization.enforce_sso is False
 
 
-def test_enforcement_on_with_break_glass_owner_is_audited(owner_client):
-    client, owner = owner_client
+def test_enforcement_on_with_break_glass_owner_is_audited(owner_client, owner):
     ActiveProfileFactory(organization=owner.organization)
-    response = client.post(
+    response = owner_client.post(
         reverse("sso:admin_sso_enforcement"),
         {"enforce_sso": "on", "break_glass": [owner.user.pk]},
     )

@@ -25,17 +25,6 @@ pytestmark = pytest.mark.django_db
 PASSWORD = "correct horse battery"
 
 
-@pytest.fixture
-def owner():
-    return MembershipFactory(role=Role.OWNER, user__email="owner@acme.test")
-
-
-@pytest.fixture
-def owner_client(client, owner) -> Client:
-    client.force_login(owner.user)
-    return client
-
-
 def signed_in_client(user: User) -> Client:
     other = Client()
     assert other.login(username=user.email, password=PASSWORD)

@@ -44,19 +44,8 @@ PROFILE_URLS = [
 
 
 @pytest.fixture
-def membership():
-    return MembershipFactory(role=Role.ADMIN)
-
-
-@pytest.fixture
-def admin_client(client, membership) -> Client:
-    client.force_login(membership.user)
-    return client
-
-
-@pytest.fixture
-def organization(membership):
-    return membership.organization
+def organization(admin):
+    return admin.organization
 
 
 @pytest.fixture
@@ -106,9 +95,9 @@ def test_other_organizations_profile_is_404(admin_client, name, method):
     assert other.status == ProfileStatus.ACTIVE
 
 
-def test_forms_are_csrf_protected(membership):
+def test_forms_are_csrf_protected(admin):
     client = Client(enforce_csrf_checks=True)
-    client.force_login(membership.user)
+    client.force_login(admin.user)
     assert client.post(reverse("sso:admin_sso")).status_code == HTTPStatus.FORBIDDEN
     assert not SSOProfile.objects.exists()
 
@@ -147,13 +136,13 @@ def test_sso_page_expired_certificate_badge(admin_client, organization):
     assert 'class="badge error">Expired' in content
 
 
-def test_create_profile_persists_draft_and_opens_step_one(admin_client, organization, membership):
+def test_create_profile_persists_draft_and_opens_step_one(admin_client, organization, admin):
     response = admin_client.post(reverse("sso:admin_sso"))
 
     profile = SSOProfile.objects.get(organization=organization)
     assert response["Location"] == reverse("sso:wizard_sp_metadata", args=[profile.sid])
     assert profile.status == ProfileStatus.DRAFT
-    assert AuditEvent.objects.get(profile=profile).actor == membership.user
+    assert AuditEvent.objects.get(profile=profile).actor == admin.user
 
 
 # Steps ------------------------------------------------------------------------------------------
@@ -376,7 +365,7 @@ def test_test_step_of_draft_redirects_to_idp_metadata(admin_client, draft):
 
 
 def test_activate_without_test_needs_confirmation_and_is_audited(
-    admin_client, draft, certificate_pem, membership
+    admin_client, draft, certificate_pem, admin
 ):
     admin_client.post(
         reverse("sso:wizard_idp_metadata", args=[draft.sid]), settings_data(certificate_pem)
@@ -393,7 +382,7 @@ def test_activate_without_test_needs_confirmation_and_is_audited(
     draft.refresh_from_db()
     assert draft.status == ProfileStatus.ACTIVE
     event = AuditEvent.objects.filter(profile=draft).first()
-    assert (event.action, event.actor) == (AuditAction.ACTIVATED_WITHOUT_TEST, membership.user)
+    assert (event.action, event.actor) == (AuditAction.ACTIVATED_WITHOUT_TEST, admin.user)
 
 
 def test_activate_tested_profile_and_disable_and_enable(admin_client, organization):
@@ -428,7 +417,7 @@ def test_delete_asks_for_confirmation_then_deletes(admin_client, draft):
     assert AuditEvent.objects.filter(profile_sid=draft.sid, action="deleted").exists()
 
 
-def test_audit_log_lists_changes_without_secrets(admin_client, draft, certificate_pem, membership):
+def test_audit_log_lists_changes_without_secrets(admin_client, draft, certificate_pem, admin):
     admin_client.post(
         reverse("sso:wizard_idp_metadata", args=[draft.sid]), settings_data(certificate_pem)
     )
@@ -436,7 +425,7 @@ def test_audit_log_lists_changes_without_secrets(admin_client, draft, certificat
 
     content = admin_client.get(reverse("sso:admin_audit_log")).content.decode()
 
-    assert membership.user.email in content
+    assert admin.user.email in content
     assert "http://www.okta.com/exk1" in content
     assert "BEGIN CERTIFICATE" not in content
     assert draft.sp_private_key_encrypted not in content

@@ -21,7 +21,7 @@ from sso.saml.pysaml2.client import (
 )
 from sso.saml.pysaml2.signature import ReceivedDocument
 from tests.factories import ActiveProfileFactory
-from tests.fixtures.idp import ResponseSpec, encode
+from tests.fixtures.idp import encode
 
 pytestmark = pytest.mark.django_db
 
@@ -33,11 +33,6 @@ INCLUSIVE_C14N = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"
 @pytest.fixture
 def profile():
     return ActiveProfileFactory(allow_idp_initiated=True)
-
-
-@pytest.fixture
-def spec(profile) -> ResponseSpec:
-    return ResponseSpec.for_profile(profile)
 
 
 def _signature(root: etree._Element) -> etree._Element:

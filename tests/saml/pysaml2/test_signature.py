@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
 from lxml import etree
@@ -28,19 +29,12 @@ def spec() -> ResponseSpec:
 
 
 @pytest.fixture
-def cert_file(tmp_path, idp_keys) -> str:
-    path = tmp_path / "idp.pem"
-    path.write_text(idp_keys.certificate_pem)
-    return str(path)
-
-
-@pytest.fixture
 def backend() -> InProcessXmlSecBackend:
     return InProcessXmlSecBackend()
 
 
-def verify(backend, xml: str, cert_file: str, node_name: str, node_id: str) -> bool:
-    return backend.validate_signature(xml, cert_file, "pem", node_name, node_id)
+def verify(backend, xml: str, cert_file: Path, node_name: str, node_id: str) -> bool:
+    return backend.validate_signature(xml, str(cert_file), "pem", node_name, node_id)
 
 
 def test_valid_response_and_assertion_verify(backend, idp, spec, cert_file):
