@@ -50,6 +50,8 @@ PEOPLE_MESSAGES = {
     ),
     "invitation_email_mismatch": "This invitation was sent to another email address.",
     "invitation_closed": "This invitation was already accepted or revoked.",
+    "invitation_sign_in_first": "Sign in with the invited email address to accept this invitation.",
+    "owner_role_owners_only": "Only an owner can make someone owner or change an owner's role.",
 }
 
 

@@ -16,6 +16,11 @@ from sso.models import (
     SSOProfile,
     User,
 )
+from sso.organizations.accounts import (
+    user_drop_unverified_password,
+    user_is_email_verified,
+    user_link_to_sso,
+)
 from sso.organizations.selectors import (
     break_glass_membership,
     organization_enforcing_sso_for,
@@ -64,7 +69,9 @@ def _sso_user_for_login(
     if user is None:
         if not profile.jit_provisioning:
             raise LoginRefused(Reason.USER_NOT_PROVISIONED)
-        user = user_create(email=email, first_name=first_name, last_name=last_name)
+        user = user_create(
+            email=email, first_name=first_name, last_name=last_name, email_verified=True
+        )
         membership_create(
             user=user,
             organization=profile.organization,
@@ -79,6 +86,7 @@ def _sso_user_for_login(
     if not is_member:
         if not profile.jit_provisioning:
             raise LoginRefused(Reason.USER_NOT_PROVISIONED)
+        user_link_to_sso(user=user, profile=profile)
         membership_create(user=user, organization=profile.organization, role=profile.jit_role)
         membership_record_sign_in(user=user, method=SignInMethod.SSO, profile=profile)
     names = {"first_name": first_name, "last_name": last_name}
@@ -102,6 +110,9 @@ class PasswordLoginRefused(Exception):
         "sso_required": (
             "Your organization requires single sign-on. Continue with SSO to sign in."
         ),
+        "email_unverified": (
+            "Confirm your email address first: open the link we emailed you when you signed up."
+        ),
     }
 
     def __init__(self, code: str, profile: SSOProfile | None = None) -> None:
@@ -123,6 +134,10 @@ def password_login(*, email: str, password: str, client_ip: str | None) -> User:
         throttling.login_failure_record(email=email, client_ip=client_ip)
         raise PasswordLoginRefused("invalid")
     throttling.login_success_record(email=email)
+    if not user_is_email_verified(user=user):
+        if user_drop_unverified_password(user=user):
+            raise PasswordLoginRefused("sso_required", profile_for_email(email=user.email))
+        raise PasswordLoginRefused("email_unverified")
     enforcing = organization_enforcing_sso_for(email=user.email)
     if enforcing is not None:
         if break_glass_membership(user=user, organization=enforcing) is None:

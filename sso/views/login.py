@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from django.contrib import auth
+from django.contrib import auth, messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,11 +17,15 @@ from sso.domains.selectors import profile_for_email
 from sso.forms import EmailForm, PasswordForm, SignUpForm
 from sso.login.services import PasswordLoginRefused, password_login
 from sso.models import SSOProfile
+from sso.organizations.accounts import user_email_verification_resend, user_email_verify
+from sso.organizations.selectors import email_verification_for_token
 from sso.organizations.services import signup
 from sso.validators import same_origin_path
 from sso.views.acs import SESSION_PROFILE_KEY
 
 SESSION_EMAIL_KEY = "login_email"
+# Set only after the right password of an unverified account: who may ask for a new link.
+SESSION_VERIFY_KEY = "login_verify_email"
 
 
 def _next(request: HttpRequest) -> str:
@@ -89,6 +93,8 @@ class PasswordStepView(View):
             )
         except PasswordLoginRefused as refusal:
             form.add_error(None, refusal.message)
+            if refusal.code == "email_unverified":
+                request.session[SESSION_VERIFY_KEY] = self.email
             sso_url = _sso_login_url(refusal.profile, _next(request)) if refusal.profile else ""
             status = 429 if refusal.code == "throttled" else 403 if refusal.profile else 400
             return self._render(form, status=status, sso_url=sso_url)
@@ -102,6 +108,7 @@ class PasswordStepView(View):
             "email": self.email,
             "next": _next(self.request),
             "sso_url": sso_url,
+            "resend": self.request.session.get(SESSION_VERIFY_KEY) == self.email,
         }
         return render(self.request, self.template_name, context, status=status)
 
@@ -120,8 +127,39 @@ class SignUpView(View):
             # The domain belongs to an organization that signs its people in through SSO.
             return redirect(_sso_login_url(profile, ""))
         user = signup(**form.cleaned_data)
-        auth.login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        return redirect("sso:admin_sso")
+        # No session yet: the account signs in once the emailed link proves the address.
+        return render(request, "sso/login/verify_sent.html", {"email": user.email})
+
+
+@method_decorator(never_cache, name="dispatch")
+class EmailVerificationResendView(View):
+    def post(self, request: HttpRequest) -> HttpResponse:
+        email = request.session.pop(SESSION_VERIFY_KEY, "")
+        if not email:
+            return redirect("sso:login")
+        user_email_verification_resend(email=email)
+        return render(request, "sso/login/verify_sent.html", {"email": email})
+
+
+@method_decorator(never_cache, name="dispatch")
+class EmailVerifyView(View):
+    """The sign-up link: a button confirms, so that a mail scanner fetching it proves nothing."""
+
+    template_name = "sso/login/verify.html"
+
+    def get(self, request: HttpRequest, token: str) -> HttpResponse:
+        verification = email_verification_for_token(token=token)
+        status = 200 if verification is not None else 404
+        context = {"invalid": verification is None}
+        return render(request, self.template_name, context, status=status)
+
+    def post(self, request: HttpRequest, token: str) -> HttpResponse:
+        user = user_email_verify(token=token)
+        if user is None:
+            return render(request, self.template_name, {"invalid": True}, status=404)
+        messages.success(request, "Your email address is confirmed. Log in to continue.")
+        request.session[SESSION_EMAIL_KEY] = user.email
+        return redirect("sso:login")
 
 
 @method_decorator(never_cache, name="dispatch")

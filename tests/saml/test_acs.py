@@ -11,6 +11,8 @@ from django.urls import reverse
 from lxml import etree
 
 from sso.models import (
+    AuditAction,
+    AuditEvent,
     LoginEvent,
     LoginOutcome,
     Membership,
@@ -705,3 +707,45 @@ def test_acs_refusal_page_does_not_echo_response_content(client, profile, idp, s
     )
     response = post_response(client, profile, xml)
     assert "<script>x" not in response.content.decode()
+
+
+# Accounts an SSO login reaches ---------------------------------------------------------------
+
+
+def test_acs_first_sso_login_takes_a_pre_registered_account_back_from_the_squatter(
+    client, profile, idp, spec
+):
+    """Issue 20, item 1: an attacker signs up as the CEO before Victim turns SSO on."""
+    profile.status = ProfileStatus.TESTED
+    profile.save()
+    attacker = Client()
+    attacker.post(
+        reverse("sso:signup"),
+        {
+            "email": "ceo@acme.test",
+            "password": "a long unusual passphrase 42",
+            "organization_name": "Shadow",
+        },
+    )
+    profile.status = ProfileStatus.ACTIVE
+    profile.save()
+
+    request_id = start_login(client, profile)
+    spec = spec.replace(in_response_to=request_id, email="ceo@acme.test")
+    assert post_response(client, profile, idp.signxml_response(spec)).status_code == 302
+
+    ceo = User.objects.get(email="ceo@acme.test")
+    assert Membership.objects.filter(user=ceo, organization=profile.organization).exists()
+    assert not ceo.has_usable_password()
+    assert AuditEvent.objects.filter(
+        action=AuditAction.PASSWORD_DISABLED_BY_SSO, actor=ceo, profile=profile
+    ).exists()
+    assert attacker.get(reverse("sso:console")).status_code == HTTPStatus.FOUND, "no session"
+    attacker.post(reverse("sso:login"), {"email": "ceo@acme.test", "use_password": "1"})
+    refused = attacker.post(
+        reverse("sso:login_password"), {"password": "a long unusual passphrase 42"}
+    )
+    assert refused.status_code == HTTPStatus.BAD_REQUEST
+    assert "Your email or password is incorrect." in refused.content.decode()
+    assert "_auth_user_id" not in attacker.session
+    assert client.get(reverse("sso:console")).status_code == HTTPStatus.OK
