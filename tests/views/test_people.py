@@ -290,8 +290,9 @@ def admin_client(owner) -> tuple[Client, Membership]:
 
 
 def test_admin_cannot_make_themselves_owner_or_demote_or_remove_the_owner(admin_client, owner):
-    """Issue 20, item 3."""
+    """Issue 20, item 3. A second owner, so that the last-owner rule is not what refuses."""
     browser, admin = admin_client
+    MembershipFactory(organization=owner.organization, role=Role.OWNER)
 
     promoted = browser.post(
         reverse("sso:admin_person_role", args=[admin.pk]), {"role": "owner"}, follow=True
