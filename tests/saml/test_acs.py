@@ -21,6 +21,7 @@ from sso.models import (
     TrustedDomain,
     User,
 )
+from sso.organizations.services import invitation_create
 from sso.saml.config import sp_acs_url
 from tests.factories import (
     ActiveProfileFactory,
@@ -749,3 +750,28 @@ def test_acs_first_sso_login_takes_a_pre_registered_account_back_from_the_squatt
     assert "Your email or password is incorrect." in refused.content.decode()
     assert "_auth_user_id" not in attacker.session
     assert client.get(reverse("sso:console")).status_code == HTTPStatus.OK
+
+
+def test_acs_invitee_signs_in_through_sso_then_accepts_the_invitation(client, profile, idp, spec):
+    """Issue 20, item 2: another organization's invitation to an SSO member is accepted only
+    after that member's own IdP signed them in, back on the invitation."""
+    member = MembershipFactory(organization=profile.organization, user__email="grace@acme.test")
+    other = MembershipFactory(role=Role.OWNER, user__email="boss@b.test")
+    _, link = invitation_create(
+        organization=other.organization, actor=other.user, email="grace@acme.test", role="admin"
+    )
+    path = link.removeprefix("https://sso.test")
+    sign_in = client.post(path)
+    assert sign_in["Location"].startswith(reverse("sso:saml2_login", args=[profile.sid]))
+    assert not Membership.objects.filter(organization=other.organization, user=member.user)
+
+    request_id = start_login(client, profile, next_path=path)
+    response = post_response(
+        client, profile, idp.signxml_response(spec.replace(in_response_to=request_id))
+    )
+    assert response["Location"] == path
+    assert "Accept as grace@acme.test" in client.get(path).content.decode()
+    assert client.post(path)["Location"] == reverse("sso:console")
+    assert Membership.objects.get(organization=other.organization, user=member.user).role == (
+        Role.ADMIN
+    )
