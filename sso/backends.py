@@ -12,6 +12,7 @@ from djangosaml2.backends import Saml2Backend
 
 from sso.domains.selectors import trusted_domains_for_email
 from sso.models import SignInMethod, SSOProfile, TrustedDomain, User
+from sso.organizations.accounts import user_link_to_sso
 from sso.organizations.selectors import user_get_by_email
 from sso.organizations.services import (
     membership_create,
@@ -166,7 +167,7 @@ class ProfileSaml2Backend(Saml2Backend):
         if user is None:
             if not create_unknown_user:
                 raise LoginRefused(Reason.USER_NOT_PROVISIONED)
-            user = user_create(email=email, **names)
+            user = user_create(email=email, email_verified=True, **names)
             membership_create(
                 user=user,
                 organization=profile.organization,
@@ -181,6 +182,8 @@ class ProfileSaml2Backend(Saml2Backend):
         if not is_member:
             if not create_unknown_user:
                 raise LoginRefused(Reason.USER_NOT_PROVISIONED)
+            # The IdP proved the email: an unproven password on the account must not survive.
+            user_link_to_sso(user=user, profile=profile)
             membership_create(user=user, organization=profile.organization, role=profile.jit_role)
             membership_record_sign_in(user=user, method=SignInMethod.SSO, profile=profile)
         return user

@@ -45,6 +45,8 @@ MESSAGES: dict[str, str] = {
     "invitation_email_mismatch": "This invitation was sent to another email address.",
     "invitation_closed": "This invitation was already accepted or revoked.",
     "invitation_used": "This invitation was already used or has expired.",
+    "invitation_sign_in_first": "Sign in with the invited email address to accept this invitation.",
+    "owner_role_owners_only": "Only an owner can make someone owner or change an owner's role.",
 }
 
 

@@ -67,6 +67,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     date_joined = models.DateTimeField(default=timezone.now)
     # Part of every session's auth hash: raising it ends all the user's sessions on every worker.
     session_epoch = models.PositiveIntegerField(default=0, editable=False)
+    # None until the person proves the address: by the sign-up link, an invitation link or an
+    # SSO login. An unverified account signs in with no password and joins no organization.
+    email_verified_at = models.DateTimeField(null=True, blank=True)
 
     objects = UserManager()
 
@@ -426,6 +429,7 @@ class AuditAction(models.TextChoices):
     MEMBER_REMOVED = "member_removed", "Person removed"
     MEMBER_DEACTIVATED = "member_deactivated", "Person deactivated"
     BREAK_GLASS_LOGIN = "break_glass_login", "Break-glass password sign-in"
+    PASSWORD_DISABLED_BY_SSO = "password_disabled_by_sso", "Password turned off by SSO sign-in"
 
 
 class AuditEvent(models.Model):
@@ -450,6 +454,25 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.action} {self.profile_sid}"
+
+
+class EmailVerification(models.Model):
+    """A single-use, expiring link that proves a new account's email address.
+
+    Only a digest of the token is stored; the link itself is emailed.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="email_verifications"
+    )
+    # The address the link proves: a link sent before an email change proves nothing.
+    email = models.EmailField(max_length=254)
+    token_digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.email} until {self.expires_at:%Y-%m-%d %H:%M}"
 
 
 class Invitation(models.Model):

@@ -63,6 +63,10 @@ class Reason(models.TextChoices):
     INTERNAL_ERROR = "internal_error", "An unexpected error occurred while checking the response."
     PASSWORD_INVALID = "password_invalid", "The email or password is incorrect."
     PASSWORD_THROTTLED = "password_throttled", "Too many failed password attempts."
+    EMAIL_UNVERIFIED = (
+        "email_unverified",
+        "The account's email address is not confirmed yet, so its password does not sign in.",
+    )
     SSO_REQUIRED = (
         "sso_required",
         "The organization enforces single sign-on and the account is not a break-glass owner.",
@@ -96,6 +100,9 @@ USER_MESSAGES = {
         "sign-on if your organization uses it."
     ),
     Reason.SSO_REQUIRED: "Your organization requires single sign-on. Continue with SSO to sign in.",
+    Reason.EMAIL_UNVERIFIED: (
+        "Confirm your email address first: open the link we emailed you when you signed up."
+    ),
 }
 DEFAULT_USER_MESSAGE = (
     "We could not sign you in with single sign-on. Your administrator can look up what went "
@@ -106,6 +113,7 @@ _STATUS = {
     Reason.MALFORMED_RESPONSE: HTTPStatus.BAD_REQUEST,
     Reason.PASSWORD_INVALID: HTTPStatus.BAD_REQUEST,
     Reason.PASSWORD_THROTTLED: HTTPStatus.TOO_MANY_REQUESTS,
+    Reason.EMAIL_UNVERIFIED: HTTPStatus.BAD_REQUEST,
 }
 
 

@@ -13,6 +13,12 @@ urlpatterns = [
     path("login/", login.EmailStepView.as_view(), name="login"),
     path("login/password/", login.PasswordStepView.as_view(), name="login_password"),
     path("signup/", login.SignUpView.as_view(), name="signup"),
+    path("signup/verify/<str:token>/", login.EmailVerifyView.as_view(), name="email_verify"),
+    path(
+        "login/verify-email/resend/",
+        login.EmailVerificationResendView.as_view(),
+        name="email_verification_resend",
+    ),
     path("logout/", login.LogoutView.as_view(), name="logout"),
     path(
         "password-reset/",

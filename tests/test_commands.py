@@ -113,6 +113,7 @@ def test_seed_demo_is_idempotent_and_prints_login(settings, tmp_path):
     membership = Membership.objects.get()
     assert (membership.organization.slug, membership.role) == ("acme", "owner")
     assert membership.user.check_password(password)
+    assert membership.user.email_verified_at is not None, "the demo owner signs in at once"
     assert "Log in at http://127.0.0.1:8000/login/" in first.getvalue()
 
 

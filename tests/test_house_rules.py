@@ -17,6 +17,7 @@ ENTITIES = (
     "certificate",
     "connection_test",
     "domain",
+    "email_verification",
     "invitation",
     "issuer",
     "login_event",

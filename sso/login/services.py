@@ -36,6 +36,7 @@ from sso.models import (
     UsedAssertion,
     User,
 )
+from sso.organizations.accounts import user_drop_unverified_password, user_is_email_verified
 from sso.organizations.selectors import membership_break_glass, organization_enforcing_sso_for
 from sso.organizations.services import membership_record_sign_in
 from sso.profiles.services import connection_test_record
@@ -280,6 +281,13 @@ def password_login(*, email: str, password: str, client_ip: str | None) -> User:
         throttling.login_failure_record(email=email, client_ip=client_ip)
         raise LoginRefused(Reason.PASSWORD_INVALID)
     throttling.login_success_record(email=email, client_ip=client_ip)
+    if not user_is_email_verified(user=user):
+        refusal = LoginRefused(Reason.EMAIL_UNVERIFIED)
+        if user_drop_unverified_password(user=user):
+            # Its domain signs in through SSO now: the unproven password is gone for good.
+            refusal = LoginRefused(Reason.SSO_REQUIRED)
+            refusal.profile = profile_for_email(email=user.email)
+        raise refusal
     enforcing = organization_enforcing_sso_for(email=user.email)
     if enforcing is not None:
         if membership_break_glass(user=user, organization=enforcing) is None:

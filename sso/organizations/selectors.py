@@ -6,9 +6,11 @@ import hashlib
 
 from django.db import models
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from sso.domains.selectors import profile_for_email
 from sso.models import (
+    EmailVerification,
     Invitation,
     Membership,
     Organization,
@@ -96,3 +98,13 @@ def invitation_for_token(*, token: str) -> Invitation | None:
 def invitations_open(*, organization: Organization) -> QuerySet[Invitation]:
     """Invitations nobody accepted yet, expired ones included: an admin may send them again."""
     return organization.invitations.filter(accepted_at=None)
+
+
+def email_verification_for_token(*, token: str) -> EmailVerification | None:
+    """The open verification this link belongs to; None when unknown, used or expired."""
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    return (
+        EmailVerification.objects.select_related("user")
+        .filter(token_digest=digest, expires_at__gt=timezone.now())
+        .first()
+    )

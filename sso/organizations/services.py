@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from sso.domains.selectors import profile_for_email
 from sso.errors import refusal
 from sso.events import audit_record
 from sso.models import (
@@ -27,13 +28,25 @@ from sso.models import (
     SSOProfile,
     User,
 )
+from sso.organizations.accounts import user_email_verification_send, user_is_email_verified
 from sso.organizations.selectors import membership_get, user_get_by_email
 
 
 def user_create(
-    *, email: str, password: str | None = None, first_name: str = "", last_name: str = ""
+    *,
+    email: str,
+    password: str | None = None,
+    first_name: str = "",
+    last_name: str = "",
+    email_verified: bool = False,
 ) -> User:
-    user = User(email=email, first_name=first_name, last_name=last_name)
+    """A new account; `email_verified` only when the caller has proof the person holds it."""
+    user = User(
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        email_verified_at=timezone.now() if email_verified else None,
+    )
     user.set_password(password)
     user.full_clean()
     user.save()
@@ -98,7 +111,8 @@ def organization_set_sso_enforcement(
 
 
 def organization_signup(*, email: str, password: str, organization_name: str) -> User:
-    """A new organization and its owner account."""
+    """A new organization and its owner account, which signs in once its email is verified:
+    the verification link is emailed."""
     with transaction.atomic():
         user = user_create(email=email, password=password)
         base = slugify(organization_name)[:50] or "organization"
@@ -107,6 +121,7 @@ def organization_signup(*, email: str, password: str, organization_name: str) ->
             counter += 1
             slug = f"{base}-{counter}"
         organization_create(name=organization_name, slug=slug, owner=user)
+    user_email_verification_send(user=user)
     return user
 
 
@@ -142,9 +157,21 @@ def _check_keeps_an_owner(membership: Membership) -> None:
         raise refusal("last_owner")
 
 
+def _check_actor_may_touch_owner(membership: Membership, actor: User | None) -> None:
+    """Only an owner grants, takes away or removes the owner role: an admin who could would
+    make themselves owner and demote the real one. `actor` None is the command line."""
+    if actor is None:
+        return
+    actor_membership = membership_get(user=actor, organization=membership.organization)
+    if actor_membership is None or actor_membership.role != Role.OWNER:
+        raise refusal("owner_role_owners_only")
+
+
 def membership_change_role(*, membership: Membership, actor: User | None, role: str) -> None:
     if role == membership.role:
         return
+    if Role.OWNER in (role, membership.role):
+        _check_actor_may_touch_owner(membership, actor)
     if role != Role.OWNER:
         _check_keeps_an_owner(membership)
     with transaction.atomic():
@@ -164,6 +191,8 @@ def membership_change_role(*, membership: Membership, actor: User | None, role: 
 
 def membership_remove(*, membership: Membership, actor: User | None) -> None:
     """Take a person out of the organization and end all their sessions at once."""
+    if membership.role == Role.OWNER:
+        _check_actor_may_touch_owner(membership, actor)
     _check_keeps_an_owner(membership)
     with transaction.atomic():
         audit_record(
@@ -181,6 +210,8 @@ def membership_deactivate(*, membership: Membership, actor: User | None) -> None
     user = membership.user
     if user.memberships.exclude(organization=membership.organization).exists():
         raise refusal("other_organizations")
+    if membership.role == Role.OWNER:
+        _check_actor_may_touch_owner(membership, actor)
     _check_keeps_an_owner(membership)
     with transaction.atomic():
         user.is_active = False
@@ -287,20 +318,29 @@ def invitation_revoke(*, invitation: Invitation, actor: User | None) -> None:
 def invitation_accept(
     *, invitation: Invitation, user: User | None = None, password: str | None = None
 ) -> User:
-    """Join the invitation's organization: as the signed-in `user`, or as a new account.
+    """Join the invitation's organization: as the signed-in `user`, or as a new account with
+    `password`.
 
-    A new account gets `password`, or none when its domain signs in through SSO.
+    Accepting proves the invited email. Signing in as it proves it; holding the emailed link
+    proves it only for a new account outside SSO, so an existing account, or an email whose
+    domain signs in through SSO, must sign in first (or anyone who opens the link could make
+    that person a member, even an owner, of an organization they never joined).
     """
     with transaction.atomic():
         locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
         if not locked.is_usable:
             raise refusal("invitation_used")
         if user is None:
-            user = user_get_by_email(email=locked.email) or user_create(
-                email=locked.email, password=password
-            )
+            if (
+                user_get_by_email(email=locked.email) is not None
+                or profile_for_email(email=locked.email) is not None
+            ):
+                raise refusal("invitation_sign_in_first")
+            user = user_create(email=locked.email, password=password, email_verified=True)
         elif user.email.lower() != locked.email:
             raise refusal("invitation_email_mismatch")
+        elif not user_is_email_verified(user=user):
+            raise refusal("invitation_sign_in_first")
         if membership_get(user=user, organization=locked.organization) is None:
             membership_create(user=user, organization=locked.organization, role=locked.role)
         locked.accepted_at = timezone.now()

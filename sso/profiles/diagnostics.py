@@ -108,6 +108,10 @@ FIXES: dict[str, str] = {
     Reason.PASSWORD_THROTTLED: (
         "Password sign-in for {email} is paused for 15 minutes after repeated failures."
     ),
+    Reason.EMAIL_UNVERIFIED: (
+        "{email} has not confirmed the email address of the account yet; the link we emailed "
+        "at sign-up (or a new one from the sign-in page) confirms it."
+    ),
     Reason.SSO_REQUIRED: (
         "Your organization enforces SSO, so {email} must sign in through your IdP; only "
         "break-glass owners keep password sign-in (Organization page)."

@@ -8,14 +8,16 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from sso.models import Organization, SSOProfile
+from sso.models import Membership, Organization, SSOProfile
 from sso.organizations.selectors import membership_for_admin
 
 
 class OrganizationAdminMixin(LoginRequiredMixin):
-    """Sets `self.organization`; another organization's objects answer 404, never 403."""
+    """Sets `self.organization` and the visitor's `self.membership` in it; another
+    organization's objects answer 404, never 403."""
 
     organization: Organization
+    membership: Membership
     nav = "sso"
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -24,6 +26,7 @@ class OrganizationAdminMixin(LoginRequiredMixin):
         membership = membership_for_admin(user=request.user)
         if membership is None:
             return render(request, "sso/errors/forbidden.html", status=403)
+        self.membership = membership
         self.organization = membership.organization
         return super().dispatch(request, *args, **kwargs)
 

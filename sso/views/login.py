@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from django.contrib import auth
+from django.contrib import auth, messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -18,11 +18,15 @@ from sso.forms import EmailForm, PasswordForm, SignUpForm
 from sso.login.services import SESSION_PROFILE_KEY, password_login
 from sso.login.throttling import client_ip
 from sso.models import SSOProfile
+from sso.organizations.accounts import user_email_verification_resend, user_email_verify
+from sso.organizations.selectors import email_verification_for_token
 from sso.organizations.services import organization_signup
-from sso.reasons import LoginRefused
+from sso.reasons import LoginRefused, Reason
 from sso.validators import same_origin_path
 
 SESSION_EMAIL_KEY = "login_email"
+# Set only after the right password of an unverified account: who may ask for a new link.
+SESSION_VERIFY_KEY = "login_verify_email"
 
 
 def _next(request: HttpRequest) -> str:
@@ -90,6 +94,8 @@ class PasswordStepView(View):
             )
         except LoginRefused as refusal:
             form.add_error(None, refusal.user_message)
+            if refusal.reason == Reason.EMAIL_UNVERIFIED:
+                request.session[SESSION_VERIFY_KEY] = self.email
             sso_url = _sso_login_url(refusal.profile, _next(request)) if refusal.profile else ""
             return self._render(form, status=refusal.status, sso_url=sso_url)
         auth.login(request, user, backend="django.contrib.auth.backends.ModelBackend")
@@ -102,6 +108,7 @@ class PasswordStepView(View):
             "email": self.email,
             "next": _next(self.request),
             "sso_url": sso_url,
+            "resend": self.request.session.get(SESSION_VERIFY_KEY) == self.email,
         }
         return render(self.request, self.template_name, context, status=status)
 
@@ -124,8 +131,39 @@ class SignUpView(View):
             password=form.cleaned_data["password"],
             organization_name=form.cleaned_data["organization_name"],
         )
-        auth.login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        return redirect("sso:admin_sso")
+        # No session yet: the account signs in once the emailed link proves the address.
+        return render(request, "sso/login/verify_sent.html", {"email": user.email})
+
+
+@method_decorator(never_cache, name="dispatch")
+class EmailVerificationResendView(View):
+    def post(self, request: HttpRequest) -> HttpResponse:
+        email = request.session.pop(SESSION_VERIFY_KEY, "")
+        if not email:
+            return redirect("sso:login")
+        user_email_verification_resend(email=email)
+        return render(request, "sso/login/verify_sent.html", {"email": email})
+
+
+@method_decorator(never_cache, name="dispatch")
+class EmailVerifyView(View):
+    """The sign-up link: a button confirms, so that a mail scanner fetching it proves nothing."""
+
+    template_name = "sso/login/verify.html"
+
+    def get(self, request: HttpRequest, token: str) -> HttpResponse:
+        verification = email_verification_for_token(token=token)
+        status = 200 if verification is not None else 404
+        context = {"invalid": verification is None}
+        return render(request, self.template_name, context, status=status)
+
+    def post(self, request: HttpRequest, token: str) -> HttpResponse:
+        user = user_email_verify(token=token)
+        if user is None:
+            return render(request, self.template_name, {"invalid": True}, status=404)
+        messages.success(request, "Your email address is confirmed. Log in to continue.")
+        request.session[SESSION_EMAIL_KEY] = user.email
+        return redirect("sso:login")
 
 
 @method_decorator(never_cache, name="dispatch")

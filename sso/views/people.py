@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import auth, messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -15,7 +17,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from sso.domains.selectors import domains_for_organization, profile_for_email
 from sso.forms import AcceptInvitationForm, InviteForm, PeopleFilterForm, RoleForm
-from sso.models import Invitation, Membership
+from sso.models import Invitation, Membership, Role
 from sso.organizations.selectors import (
     invitation_for_token,
     invitations_open,
@@ -82,6 +84,8 @@ class PeopleView(PeopleMixin, View):
             filters=filters,
             query=query.urlencode(),
             role_form=RoleForm(),
+            # The service refuses the rest anyway; admins are just not offered the owner role.
+            manages_owners=self.membership.role == Role.OWNER,
             invitations=invitations_open(organization=self.organization),
         )
         return render(request, "sso/admin_center/people.html", context)
@@ -210,14 +214,10 @@ class InvitationAcceptView(View):
         return self._render(AcceptInvitationForm(email=self.invitation.email))
 
     def post(self, request: HttpRequest, token: str) -> HttpResponse:
-        if self.profile is not None:
-            invitation_accept(invitation=self.invitation)
-            return redirect(reverse("sso:saml2_login", args=[self.profile.sid]))
         if request.user.is_authenticated:
             return self._accept_as(request.user)
-        if user_get_by_email(email=self.invitation.email) is not None:
-            login_url = reverse("sso:login") + "?next=" + request.path
-            return redirect(login_url)
+        if self.profile is not None or user_get_by_email(email=self.invitation.email):
+            return redirect(self._sign_in_url())
         form = AcceptInvitationForm(request.POST, email=self.invitation.email)
         if not form.is_valid():
             return self._render(form, status=400)
@@ -236,6 +236,14 @@ class InvitationAcceptView(View):
             return self._render(form, status=403)
         return redirect("sso:console")
 
+    def _sign_in_url(self) -> str:
+        """Where the invitee proves the invited email, coming back here to accept."""
+        if self.profile is not None:
+            url = reverse("sso:saml2_login", args=[self.profile.sid])
+        else:
+            url = reverse("sso:login")
+        return f"{url}?{urlencode({'next': self.request.path})}"
+
     def _render(self, form: AcceptInvitationForm, status: int = 200) -> HttpResponse:
         existing = user_get_by_email(email=self.invitation.email) is not None
         context = {
@@ -243,5 +251,6 @@ class InvitationAcceptView(View):
             "form": form,
             "profile": self.profile,
             "existing": existing,
+            "sign_in_url": self._sign_in_url(),
         }
         return render(self.request, self.template_name, context, status=status)

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from html import escape
 
 import pytest
+from django.core import mail
 from playwright.sync_api import Browser, BrowserContext, Page, Response, Route, expect
 from pytest_django import Settings
 from pytest_django.live_server_helper import LiveServer
@@ -207,3 +208,38 @@ def test_password_step_refuses_sso_enforced_user_with_sso_button(
     page.wait_for_url(CONSOLE)
     assert len(seen) == 1
     expect(page.locator(".topbar .who")).to_have_text("bob@acme.test")
+
+
+def test_sign_up_needs_the_emailed_link_before_the_password_signs_in(
+    page: Page, shot: Shot
+) -> None:
+    page.goto("/signup/")
+    page.get_by_label("Work email").fill("founder@newco.test")
+    page.get_by_label("Password").fill("a long unusual passphrase 42")
+    page.get_by_label("Organization name").fill("NewCo")
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+    shot(page, "signup-1-check-email")
+
+    page.goto("/login/")
+    page.get_by_label("Email").fill("founder@newco.test")
+    page.get_by_role("button", name="Next").click()
+    page.get_by_label("Password").fill("a long unusual passphrase 42")
+    page.get_by_role("button", name="Log In").click()
+    alert = page.locator(".errors[role=alert]")
+    expect(alert).to_contain_text("Confirm your email address first")
+    shot(page, "signup-2-unverified-refused")
+    alert.get_by_role("button", name="Send the link again").click()
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
+
+    assert len(mail.outbox) == 2
+    link = re.search(r"https://sso\.test(/signup/verify/\S+/)", mail.outbox[-1].body).group(1)
+    page.goto(link)
+    page.get_by_role("button", name="Confirm my email address").click()
+    expect(page.get_by_text("Your email address is confirmed.")).to_be_visible()
+    shot(page, "signup-3-confirmed")
+    expect(page.get_by_label("Email")).to_have_value("founder@newco.test")
+    page.get_by_role("button", name="Next").click()
+    page.get_by_label("Password").fill("a long unusual passphrase 42")
+    page.get_by_role("button", name="Log In").click()
+    expect(page).to_have_url(re.compile(r"/console/$"))

@@ -39,3 +39,21 @@ def test_owner_sends_an_invitation_again_then_revokes_it(
     expect(page.get_by_test_id("invitations")).to_have_count(0)
     shot(page, "people-3-revoked")
     assert not Invitation.objects.exists()
+
+
+def test_admin_is_not_offered_the_owner_role(page: Page, shot: Shot, log_in: LogIn) -> None:
+    owner = MembershipFactory(role=Role.OWNER, user__email="owner@acme.test")
+    admin = MembershipFactory(
+        organization=owner.organization, role=Role.ADMIN, user__email="adm@acme.test"
+    )
+    log_in(page, admin.user.email)
+    page.goto("/admin-center/people/")
+
+    people = page.get_by_test_id("people")
+    owner_row = people.locator('tr[data-email="owner@acme.test"]')
+    expect(owner_row).to_contain_text("Owner")
+    expect(owner_row.get_by_role("button", name="Change role")).to_have_count(0)
+    expect(owner_row.get_by_role("link", name="Remove")).to_have_count(0)
+    own_role = people.get_by_label("Role of adm@acme.test")
+    expect(own_role.locator("option")).to_have_text(["Admin", "Member"])
+    shot(page, "people-4-admin-sees-no-owner-role")

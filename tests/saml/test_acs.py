@@ -12,6 +12,8 @@ from django.urls import reverse
 from lxml import etree
 
 from sso.models import (
+    AuditAction,
+    AuditEvent,
     LoginEvent,
     LoginOutcome,
     Membership,
@@ -20,6 +22,7 @@ from sso.models import (
     TrustedDomain,
     User,
 )
+from sso.organizations.services import invitation_create
 from sso.saml.config import sp_acs_url
 from tests.factories import (
     ActiveProfileFactory,
@@ -743,3 +746,70 @@ def test_acs_refusal_page_does_not_echo_response_content(client, profile, idp, s
     )
     response = post_response(client, profile, xml)
     assert "<script>x" not in response.content.decode()
+
+
+# Accounts an SSO login reaches ---------------------------------------------------------------
+
+
+def test_acs_first_sso_login_takes_a_pre_registered_account_back_from_the_squatter(
+    client, profile, idp, spec
+):
+    """Issue 20, item 1: an attacker signs up as the CEO before Victim turns SSO on."""
+    profile.status = ProfileStatus.TESTED
+    profile.save()
+    attacker = Client()
+    attacker.post(
+        reverse("sso:signup"),
+        {
+            "email": "ceo@acme.test",
+            "password": "a long unusual passphrase 42",
+            "organization_name": "Shadow",
+        },
+    )
+    profile.status = ProfileStatus.ACTIVE
+    profile.save()
+
+    request_id = start_login(client, profile)
+    spec = spec.replace(in_response_to=request_id, email="ceo@acme.test")
+    assert post_response(client, profile, idp.signxml_response(spec)).status_code == 302
+
+    ceo = User.objects.get(email="ceo@acme.test")
+    assert Membership.objects.filter(user=ceo, organization=profile.organization).exists()
+    assert not ceo.has_usable_password()
+    assert AuditEvent.objects.filter(
+        action=AuditAction.PASSWORD_DISABLED_BY_SSO, actor=ceo, profile=profile
+    ).exists()
+    assert attacker.get(reverse("sso:console")).status_code == HTTPStatus.FOUND, "no session"
+    attacker.post(reverse("sso:login"), {"email": "ceo@acme.test", "use_password": "1"})
+    refused = attacker.post(
+        reverse("sso:login_password"), {"password": "a long unusual passphrase 42"}
+    )
+    assert refused.status_code == HTTPStatus.BAD_REQUEST
+    assert "Your email or password is incorrect." in refused.content.decode()
+    assert "_auth_user_id" not in attacker.session
+    assert client.get(reverse("sso:console")).status_code == HTTPStatus.OK
+
+
+def test_acs_invitee_signs_in_through_sso_then_accepts_the_invitation(client, profile, idp, spec):
+    """Issue 20, item 2: another organization's invitation to an SSO member is accepted only
+    after that member's own IdP signed them in, back on the invitation."""
+    member = MembershipFactory(organization=profile.organization, user__email="grace@acme.test")
+    other = MembershipFactory(role=Role.OWNER, user__email="boss@b.test")
+    _, link = invitation_create(
+        organization=other.organization, actor=other.user, email="grace@acme.test", role="admin"
+    )
+    path = link.removeprefix("https://sso.test")
+    sign_in = client.post(path)
+    assert sign_in["Location"].startswith(reverse("sso:saml2_login", args=[profile.sid]))
+    assert not Membership.objects.filter(organization=other.organization, user=member.user)
+
+    request_id = start_login(client, profile, next_path=path)
+    response = post_response(
+        client, profile, idp.signxml_response(spec.replace(in_response_to=request_id))
+    )
+    assert response["Location"] == path
+    assert "Accept as grace@acme.test" in client.get(path).content.decode()
+    assert client.post(path)["Location"] == reverse("sso:console")
+    assert Membership.objects.get(organization=other.organization, user=member.user).role == (
+        Role.ADMIN
+    )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from http import HTTPStatus
 
 import pytest
 from django.core import mail
+from django.test import Client
 from django.urls import reverse
 
 from sso.models import AuditAction, AuditEvent, Membership, Organization, ProfileStatus, Role, User
@@ -230,19 +232,79 @@ def test_enforcement_on_with_break_glass_owner_is_audited(owner_client, owner):
     assert event.changes["enforce_sso"] == [False, True]
 
 
-def test_sign_up_creates_organization_and_owner(client):
-    response = client.post(
-        reverse("sso:signup"),
-        {
-            "email": "Founder@NewCo.test",
-            "password": "a long unusual passphrase 42",
-            "organization_name": "NewCo",
-        },
-    )
-    assert response["Location"] == reverse("sso:admin_sso")
+SIGN_UP = {
+    "email": "Founder@NewCo.test",
+    "password": "a long unusual passphrase 42",
+    "organization_name": "NewCo",
+}
+
+
+def verification_path(message) -> str:
+    return re.search(r"https://sso\.test(/signup/verify/[^/\s]+/)", message.body).group(1)
+
+
+def test_sign_up_creates_organization_and_owner_who_must_confirm_the_email(client):
+    response = client.post(reverse("sso:signup"), SIGN_UP)
+
+    assert response.status_code == HTTPStatus.OK
+    assert "We sent a link to <strong>founder@newco.test</strong>" in response.content.decode()
+    assert not response.wsgi_request.user.is_authenticated
     membership = Membership.objects.get(user__email="founder@newco.test")
     assert (membership.organization.name, membership.role) == ("NewCo", Role.OWNER)
-    assert response.wsgi_request.user.is_authenticated
+    assert mail.outbox[0].to == ["founder@newco.test"]
+
+
+def test_unverified_account_password_is_refused_with_a_way_to_resend_the_link(client):
+    client.post(reverse("sso:signup"), SIGN_UP)
+    email_step(client, "founder@newco.test")
+
+    refused = password_step(client, SIGN_UP["password"])
+
+    assert refused.status_code == HTTPStatus.BAD_REQUEST
+    content = refused.content.decode()
+    assert "Confirm your email address first" in content
+    assert reverse("sso:email_verification_resend") in content
+    assert "_auth_user_id" not in client.session
+    resent = client.post(reverse("sso:email_verification_resend"))
+    assert resent.status_code == HTTPStatus.OK
+    assert len(mail.outbox) == 2
+    again = client.post(reverse("sso:email_verification_resend"))
+    assert again["Location"] == reverse("sso:login") and len(mail.outbox) == 2
+
+
+def test_wrong_password_of_unverified_account_offers_no_resend(client):
+    client.post(reverse("sso:signup"), SIGN_UP)
+    email_step(client, "founder@newco.test")
+
+    refused = password_step(client, "not the password at all")
+
+    assert "Your email or password is incorrect." in refused.content.decode()
+    assert reverse("sso:email_verification_resend") not in refused.content.decode()
+    assert client.post(reverse("sso:email_verification_resend"))["Location"] == reverse(
+        "sso:login"
+    )
+    assert len(mail.outbox) == 1
+
+
+def test_verification_link_confirms_on_a_button_then_the_password_signs_in(client):
+    client.post(reverse("sso:signup"), SIGN_UP)
+    path = verification_path(mail.outbox[0])
+
+    page = Client().get(path)
+    assert page.status_code == HTTPStatus.OK
+    assert User.objects.get(email="founder@newco.test").email_verified_at is None, (
+        "a mail scanner fetching the link confirms nothing"
+    )
+    confirmed = client.post(path)
+    assert confirmed["Location"] == reverse("sso:login")
+    assert Client().get(path).status_code == HTTPStatus.NOT_FOUND
+
+    assert password_step(client, SIGN_UP["password"])["Location"] == reverse("sso:console")
+
+
+def test_unknown_verification_link_is_404(client):
+    assert client.get("/signup/verify/nope/").status_code == HTTPStatus.NOT_FOUND
+    assert client.post("/signup/verify/nope/").status_code == HTTPStatus.NOT_FOUND
 
 
 def test_sign_up_in_claimed_domain_is_sent_to_sso(client):

@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from http import HTTPStatus
+from urllib.parse import urlencode
 
 import pytest
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -120,7 +122,9 @@ def test_invitation_password_must_match_and_be_strong(owner, first, second, erro
     assert invitation.is_usable
 
 
-def test_invitation_to_sso_domain_goes_to_sso(owner_client, owner):
+def test_invitation_to_sso_domain_sends_the_invitee_to_sso_and_back_before_accepting(
+    owner_client, owner
+):
     profile = ActiveProfileFactory(organization=owner.organization)
     response = owner_client.post(
         reverse("sso:admin_invite"), {"email": "eve@acme.test", "role": "member"}
@@ -128,11 +132,87 @@ def test_invitation_to_sso_domain_goes_to_sso(owner_client, owner):
     path = re.search(
         r'value="https://sso\.test(/invitations/[^"]+)"', response.content.decode()
     ).group(1)
+    sign_in = f"{reverse('sso:saml2_login', args=[profile.sid])}?{urlencode({'next': path})}"
+
     page = Client().get(path)
-    assert "continue with SSO" in page.content.decode()
-    accepted = Client().post(path)
-    assert accepted["Location"] == reverse("sso:saml2_login", args=[profile.sid])
-    assert Membership.objects.filter(user__email="eve@acme.test").exists()
+    assert "Sign in with SSO to accept" in page.content.decode()
+    assert sign_in.replace("&", "&amp;") in page.content.decode()
+    assert Client().post(path)["Location"] == sign_in
+    assert not User.objects.filter(email="eve@acme.test").exists()
+
+
+def test_invitation_of_another_organizations_sso_member_is_not_accepted_anonymously():
+    """Issue 20, item 2: org B invites Alpha's member as owner and opens the link itself."""
+    alpha = ActiveProfileFactory()  # acme.test
+    member = MembershipFactory(organization=alpha.organization, user__email="member@acme.test")
+    b_owner = MembershipFactory(role=Role.OWNER, user__email="boss@b.test")
+    _, link = invitation_create(
+        organization=b_owner.organization,
+        actor=b_owner.user,
+        email="member@acme.test",
+        role="owner",
+    )
+    path = link.removeprefix("https://sso.test")
+    attacker = Client()
+    attacker.force_login(b_owner.user)
+    attacker.logout()
+
+    response = attacker.post(
+        path,
+        {
+            "new_password1": "a long unusual passphrase 42",
+            "new_password2": "a long unusual passphrase 42",
+        },
+    )
+
+    assert response["Location"].startswith(reverse("sso:saml2_login", args=[alpha.sid]))
+    assert not Membership.objects.filter(organization=b_owner.organization, user=member.user)
+    assert not AuditEvent.objects.filter(action=AuditAction.INVITATION_ACCEPTED).exists()
+    member.user.refresh_from_db()
+    assert member.user.check_password(PASSWORD)
+
+    member_browser = Client()
+    member_browser.force_login(member.user)  # as the ACS would, after Alpha's IdP
+    assert member_browser.post(path)["Location"] == reverse("sso:console")
+    assert Membership.objects.get(organization=b_owner.organization, user=member.user).role == (
+        Role.OWNER
+    )
+
+
+@pytest.mark.parametrize("existing", [True, False])
+def test_invitation_accept_without_sign_in_refused_for_existing_or_sso_accounts(owner, existing):
+    if existing:
+        UserFactory(email="ann@example.test")
+        email = "ann@example.test"
+    else:
+        ActiveProfileFactory(domain__domain="sso.example.test")
+        email = "ann@sso.example.test"
+    invitation, _ = invitation_create(
+        organization=owner.organization, actor=owner.user, email=email, role="admin"
+    )
+
+    with pytest.raises(ValidationError) as refused:
+        invitation_accept(invitation=invitation, password="a long unusual passphrase 42")
+
+    assert refused.value.code == "invitation_sign_in_first"
+    assert not Membership.objects.filter(organization=owner.organization, role=Role.ADMIN)
+
+
+def test_invitation_accepted_with_a_new_password_counts_as_verified(owner):
+    invitation, _ = invitation_create(
+        organization=owner.organization, actor=owner.user, email="new@example.test", role="member"
+    )
+    user = invitation_accept(invitation=invitation, password="a long unusual passphrase 42")
+    assert user.email_verified_at is not None
+
+
+def test_invitation_accept_as_unverified_account_refused(owner):
+    squatter = UserFactory(email="ann@example.test", email_verified_at=None)
+    invitation, _ = invitation_create(
+        organization=owner.organization, actor=owner.user, email="ann@example.test", role="admin"
+    )
+    with pytest.raises(ValidationError):
+        invitation_accept(invitation=invitation, user=squatter)
 
 
 def test_invite_existing_member_refused(owner_client, owner):
@@ -186,6 +266,67 @@ def test_last_owner_cannot_be_demoted_or_removed(owner_client, owner):
     owner_client.post(reverse("sso:admin_person_role", args=[owner.pk]), {"role": "admin"})
     owner.refresh_from_db()
     assert owner.role == Role.ADMIN and second.role == Role.OWNER
+
+
+@pytest.fixture
+def admin_client(owner) -> tuple[Client, Membership]:
+    admin = MembershipFactory(
+        organization=owner.organization, role=Role.ADMIN, user__email="adm@acme.test"
+    )
+    browser = Client()
+    browser.force_login(admin.user)
+    return browser, admin
+
+
+def test_admin_cannot_make_themselves_owner_or_demote_or_remove_the_owner(admin_client, owner):
+    """Issue 20, item 3. A second owner, so that the last-owner rule is not what refuses."""
+    browser, admin = admin_client
+    MembershipFactory(organization=owner.organization, role=Role.OWNER)
+
+    promoted = browser.post(
+        reverse("sso:admin_person_role", args=[admin.pk]), {"role": "owner"}, follow=True
+    )
+    browser.post(reverse("sso:admin_person_role", args=[owner.pk]), {"role": "member"})
+    browser.post(reverse("sso:admin_person_remove", args=[owner.pk]), {"action": "remove"})
+    browser.post(reverse("sso:admin_person_remove", args=[owner.pk]), {"action": "deactivate"})
+
+    assert "Only an owner can make someone owner" in promoted.content.decode()
+    admin.refresh_from_db()
+    owner.refresh_from_db()
+    owner.user.refresh_from_db()
+    assert (admin.role, owner.role, owner.user.is_active) == (Role.ADMIN, Role.OWNER, True)
+    assert not AuditEvent.objects.exists()
+
+
+def test_admin_still_manages_members_and_admins(admin_client, owner):
+    browser, _ = admin_client
+    member = MembershipFactory(organization=owner.organization, user__email="m@acme.test")
+    browser.post(reverse("sso:admin_person_role", args=[member.pk]), {"role": "admin"})
+    member.refresh_from_db()
+    assert member.role == Role.ADMIN
+
+
+def test_owner_makes_an_admin_owner(owner_client, owner):
+    admin = MembershipFactory(organization=owner.organization, role=Role.ADMIN)
+    owner_client.post(reverse("sso:admin_person_role", args=[admin.pk]), {"role": "owner"})
+    admin.refresh_from_db()
+    assert admin.role == Role.OWNER
+
+
+def test_people_page_offers_the_owner_role_to_owners_only(admin_client, owner, owner_client):
+    browser, admin = admin_client
+    as_admin = browser.get(reverse("sso:admin_people")).content.decode()
+    as_owner = owner_client.get(reverse("sso:admin_people")).content.decode()
+
+    def role_choices(html: str) -> list[str]:
+        return re.findall(r'<select id="role-\d+" name="role">(.*?)</select>', html)
+
+    assert role_choices(as_admin) and not any('"owner"' in c for c in role_choices(as_admin))
+    assert reverse("sso:admin_person_role", args=[owner.pk]) not in as_admin
+    assert reverse("sso:admin_person_remove", args=[owner.pk]) not in as_admin
+    assert reverse("sso:admin_person_role", args=[admin.pk]) in as_admin
+    assert all('"owner"' in choices for choices in role_choices(as_owner))
+    assert reverse("sso:admin_person_remove", args=[owner.pk]) in as_owner
 
 
 @pytest.mark.parametrize(

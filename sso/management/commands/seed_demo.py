@@ -36,7 +36,11 @@ class Command(BaseCommand):
         owner = user_get_by_email(email=DEMO_EMAIL)
         if owner is None:
             owner = user_create(
-                email=DEMO_EMAIL, password=password, first_name="Ada", last_name="Owner"
+                email=DEMO_EMAIL,
+                password=password,
+                first_name="Ada",
+                last_name="Owner",
+                email_verified=True,
             )
         elif not owner.check_password(password):
             owner.set_password(password)

@@ -1,0 +1,122 @@
+"""People's accounts: proving the email address, and what an SSO login does to a password."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import secrets
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from sso.domains.selectors import profile_for_email
+from sso.events import audit_record
+from sso.models import AuditAction, EmailVerification, SSOProfile, User
+
+logger = logging.getLogger(__name__)
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def user_is_email_verified(*, user: User) -> bool:
+    return user.email_verified_at is not None
+
+
+VERIFICATION_DAYS = 3
+
+
+def user_email_verification_send(*, user: User) -> None:
+    """Email a new link that proves the account's address; earlier links stop working."""
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        user.email_verifications.all().delete()
+        EmailVerification.objects.create(
+            user=user,
+            email=user.email,
+            token_digest=_token_digest(token),
+            expires_at=timezone.now() + dt.timedelta(days=VERIFICATION_DAYS),
+        )
+    link = settings.SSO_PUBLIC_BASE_URL + reverse("sso:email_verify", args=[token])
+    send_mail(
+        subject="Confirm your email address",
+        message=(
+            f"Confirm that {user.email} is your address to finish creating your Admin Center "
+            f"account (valid for {VERIFICATION_DAYS} days, usable once):\n{link}\n\n"
+            "If you did not sign up, ignore this email: the account stays locked.\n"
+        ),
+        from_email=None,
+        recipient_list=[user.email],
+    )
+
+
+def user_email_verify(*, token: str) -> User | None:
+    """Mark the account whose link this is as verified; None when the link is unknown, used,
+    expired or sent to an address the account no longer has.
+
+    Whoever chose the password has not proved the address: in a domain that signs in through
+    an active SSO profile, the password is turned off rather than trusted.
+    """
+    with transaction.atomic():
+        verification = (
+            EmailVerification.objects.select_for_update()
+            .select_related("user")
+            .filter(token_digest=_token_digest(token), expires_at__gt=timezone.now())
+            .first()
+        )
+        if verification is None or verification.email != verification.user.email:
+            return None
+        user = verification.user
+        user.email_verifications.all().delete()
+        user.email_verified_at = timezone.now()
+        fields = ["email_verified_at"]
+        if profile_for_email(email=user.email) is not None:
+            user.set_unusable_password()
+            fields.append("password")
+        user.save(update_fields=fields)
+    return user
+
+
+def user_drop_unverified_password(*, user: User) -> bool:
+    """Turn off the password of an unverified account whose domain signs in through an active
+    SSO profile: nobody proved that whoever chose it holds the address. True when turned off."""
+    if user_is_email_verified(user=user) or profile_for_email(email=user.email) is None:
+        return False
+    user.set_unusable_password()
+    user.save(update_fields=["password"])
+    logger.info("Turned off the unverified password of %s: its domain uses SSO", user.pk)
+    return True
+
+
+def user_link_to_sso(*, user: User, profile: SSOProfile) -> None:
+    """An SSO login of `profile`, whose IdP has just proven the email, attaches to an existing
+    account: it counts as verified, and a password it had is turned off (its sessions end with
+    it), so that whoever chose that password keeps no way in. Audited."""
+    fields = []
+    if not user_is_email_verified(user=user):
+        user.email_verified_at = timezone.now()
+        fields.append("email_verified_at")
+    if user.has_usable_password():
+        user.set_unusable_password()
+        fields.append("password")
+        audit_record(
+            organization=profile.organization,
+            profile=profile,
+            actor=user,
+            action=AuditAction.PASSWORD_DISABLED_BY_SSO,
+            changes={"person": user.email, "email_was_verified": "email_verified_at" not in fields},
+        )
+    if fields:
+        user.save(update_fields=fields)
+
+
+def user_email_verification_resend(*, email: str) -> None:
+    """A new link for the account with this email, if it still needs one."""
+    user = User.objects.with_email(email).first()
+    if user is not None and not user_is_email_verified(user=user):
+        user_email_verification_send(user=user)
