@@ -1,13 +1,22 @@
-"""Django admin for support staff: look, search, filter; events are read-only."""
+"""Django admin for support staff: look, search, filter; events are read-only.
+
+Staff sign in under the same password policy as /login/, every staff change is audited, and
+fields whose rules live in services (issuer, SSO URL, roles, status) are read-only here.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.http import HttpRequest
 
 from sso.domains.services import domain_mark_verified
+from sso.login.services import PasswordLoginRefused, password_login
 from sso.models import (
     AuditEvent,
     IdPCertificate,
@@ -18,6 +27,26 @@ from sso.models import (
     TrustedDomain,
     User,
 )
+
+
+class StaffAuthenticationForm(AdminAuthenticationForm):
+    """The admin's sign-in: throttling and enforced SSO (break-glass owners aside) as at /login/."""
+
+    def clean(self) -> dict[str, Any]:
+        email = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if email is None or not password:
+            return self.cleaned_data
+        client_ip = self.request.META.get("REMOTE_ADDR") if self.request else None
+        try:
+            self.user_cache = password_login(email=email, password=password, client_ip=client_ip)
+        except PasswordLoginRefused as refusal:
+            raise ValidationError(refusal.message, code=refusal.code) from None
+        self.confirm_login_allowed(self.user_cache)
+        return self.cleaned_data
+
+
+admin.site.login_form = StaffAuthenticationForm
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

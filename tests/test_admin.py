@@ -7,10 +7,12 @@ from http import HTTPStatus
 import pytest
 from django.urls import reverse
 
+from sso.models import AuditAction, AuditEvent, Role
 from tests.factories import (
     ActiveProfileFactory,
     AuditEventFactory,
     LoginEventFactory,
+    MembershipFactory,
     UserFactory,
 )
 
@@ -77,3 +79,89 @@ def test_admin_profile_form_takes_an_address_without_scheme_as_https(staff_clien
     form = page.context["adminform"].form
     for name in ["idp_sso_url", "default_redirect_url"]:
         assert form.fields[name].clean("idp.acme.test/sso") == "https://idp.acme.test/sso"
+
+
+# Signing in to the Django admin: the same password policy as /login/.
+
+ADMIN_PASSWORD = "correct horse battery"
+
+
+def admin_login(client, email, password=ADMIN_PASSWORD):
+    return client.post(
+        reverse("admin:login"),
+        {"username": email, "password": password, "next": reverse("admin:index")},
+    )
+
+
+def enforced_staff(*, break_glass=False):
+    profile = ActiveProfileFactory()
+    profile.organization.enforce_sso = True
+    profile.organization.save()
+    staff = UserFactory(email="support@acme.test", is_staff=True, is_superuser=True)
+    MembershipFactory(
+        user=staff, organization=profile.organization, role=Role.OWNER, break_glass=break_glass
+    )
+    return staff
+
+
+def test_admin_login_under_enforced_sso_refuses_staff_who_is_refused_at_login(client):
+    staff = enforced_staff()
+
+    response = admin_login(client, staff.email)
+
+    assert response.status_code == HTTPStatus.OK
+    assert "requires single sign-on" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+    assert client.get(reverse("admin:index")).status_code == HTTPStatus.FOUND
+    assert client.get(reverse("sso:admin_sso")).status_code == HTTPStatus.FOUND
+
+
+def test_admin_login_under_enforced_sso_lets_a_break_glass_owner_in_audited(client):
+    staff = enforced_staff(break_glass=True)
+
+    response = admin_login(client, staff.email)
+
+    assert response.status_code == HTTPStatus.FOUND
+    assert client.get(reverse("admin:index")).status_code == HTTPStatus.OK
+    assert AuditEvent.objects.filter(action=AuditAction.BREAK_GLASS_LOGIN, actor=staff).exists()
+
+
+def test_admin_login_is_throttled_per_email(client, settings):
+    settings.SSO_LOGIN_FAILURES_PER_EMAIL = 3
+    staff = UserFactory(is_staff=True)
+    for _ in range(3):
+        assert "_auth_user_id" not in admin_login(client, staff.email, "wrong").wsgi_request.session
+
+    throttled = admin_login(client, staff.email)  # even the right password waits now
+
+    assert "Too many failed attempts" in throttled.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_admin_login_shares_the_throttle_with_the_password_step(client, settings):
+    settings.SSO_LOGIN_FAILURES_PER_CLIENT = 2
+    staff = UserFactory(is_staff=True)
+    for email in ("a@example.test", "b@example.test"):
+        client.post(reverse("sso:login"), {"email": email})
+        client.post(reverse("sso:login_password"), {"password": "wrong"})
+
+    throttled = admin_login(client, staff.email)
+
+    assert "Too many failed attempts" in throttled.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_admin_login_refuses_a_user_who_is_not_staff(client):
+    user = UserFactory()
+
+    response = admin_login(client, user.email)
+
+    assert response.status_code == HTTPStatus.OK
+    assert "_auth_user_id" not in client.session
+
+
+def test_admin_login_lets_staff_in(client):
+    staff = UserFactory(is_staff=True)
+
+    assert admin_login(client, staff.email).status_code == HTTPStatus.FOUND
+    assert client.get(reverse("admin:index")).status_code == HTTPStatus.OK
