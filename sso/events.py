@@ -19,7 +19,7 @@ from sso.models import (
 
 def audit_record(
     *,
-    organization: Organization,
+    organization: Organization | None,
     action: AuditAction,
     actor: User | None,
     profile: SSOProfile | None = None,

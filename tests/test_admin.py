@@ -7,12 +7,14 @@ from http import HTTPStatus
 import pytest
 from django.urls import reverse
 
-from sso.models import AuditAction, AuditEvent, Role
+from sso.models import AuditAction, AuditEvent, LoginEvent, Organization, Role
 from tests.factories import (
     ActiveProfileFactory,
     AuditEventFactory,
     LoginEventFactory,
     MembershipFactory,
+    OrganizationFactory,
+    TrustedDomainFactory,
     UserFactory,
 )
 
@@ -77,8 +79,7 @@ def test_admin_profile_form_takes_an_address_without_scheme_as_https(staff_clien
     profile = ActiveProfileFactory()
     page = staff_client.get(reverse("admin:sso_ssoprofile_change", args=[profile.pk]))
     form = page.context["adminform"].form
-    for name in ["idp_sso_url", "default_redirect_url"]:
-        assert form.fields[name].clean("idp.acme.test/sso") == "https://idp.acme.test/sso"
+    assert form.fields["default_redirect_url"].clean("app.acme.test/") == "https://app.acme.test/"
 
 
 # Signing in to the Django admin: the same password policy as /login/.
@@ -165,3 +166,140 @@ def test_admin_login_lets_staff_in(client):
 
     assert admin_login(client, staff.email).status_code == HTTPStatus.FOUND
     assert client.get(reverse("admin:index")).status_code == HTTPStatus.OK
+
+
+# Staff changes: read-only where a service owns the rule, audited everywhere else.
+
+
+@pytest.mark.parametrize("model", ["loginevent", "auditevent"])
+def test_admin_events_cannot_be_deleted(staff_client, model):
+    event = LoginEventFactory() if model == "loginevent" else AuditEventFactory()
+    delete_url = reverse(f"admin:sso_{model}_delete", args=[event.pk])
+
+    assert staff_client.post(delete_url, {"post": "yes"}).status_code == HTTPStatus.FORBIDDEN
+    staff_client.post(
+        reverse(f"admin:sso_{model}_changelist"),
+        {"action": "delete_selected", "_selected_action": [event.pk], "post": "yes"},
+    )
+
+    assert type(event).objects.filter(pk=event.pk).exists()
+
+
+def test_admin_organization_with_events_cannot_be_deleted_with_them(staff_client):
+    event = LoginEventFactory()
+    organization = event.organization
+
+    staff_client.post(
+        reverse("admin:sso_organization_delete", args=[organization.pk]), {"post": "yes"}
+    )
+
+    assert Organization.objects.filter(pk=organization.pk).exists()
+    assert LoginEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_admin_profile_issuer_sso_url_and_role_are_read_only(staff_client):
+    other = ActiveProfileFactory()
+    profile = ActiveProfileFactory()
+    url = reverse("admin:sso_ssoprofile_change", args=[profile.pk])
+    form = staff_client.get(url).context["adminform"].form
+    data = {
+        "name": "Renamed",
+        "idp_kind": profile.idp_kind,
+        "idp_issuer": other.idp_issuer,  # another organization's issuer
+        "idp_sso_url": "http://idp.evil.test/sso",
+        "jit_role": Role.OWNER,
+        "status": "active",
+        **{f"{prefix}-{key}": value for prefix in ("certificates", "domains")
+           for key, value in {"TOTAL_FORMS": 0, "INITIAL_FORMS": 0}.items()},
+    }
+
+    staff_client.post(url, data)
+
+    for field in ("idp_issuer", "idp_sso_url", "jit_role", "status", "organization"):
+        assert field not in form.fields
+    profile.refresh_from_db()
+    assert (profile.idp_issuer, profile.idp_sso_url, profile.jit_role) != (
+        other.idp_issuer,
+        "http://idp.evil.test/sso",
+        Role.OWNER,
+    )
+    assert profile.idp_sso_url == "https://idp.acme.test/sso"
+    assert profile.jit_role == Role.MEMBER
+
+
+def test_admin_profile_cannot_be_added_around_the_service(staff_client):
+    assert staff_client.get(reverse("admin:sso_ssoprofile_add")).status_code == (
+        HTTPStatus.FORBIDDEN
+    )
+
+
+def test_admin_staff_change_is_audited_with_the_staff_member_and_fields(client):
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(staff)
+    organization = OrganizationFactory(name="Acme")
+
+    response = client.post(
+        reverse("admin:sso_organization_change", args=[organization.pk]),
+        {"name": "Acme Corp", "slug": organization.slug, "enforce_sso": "on"},
+    )
+
+    assert response.status_code == HTTPStatus.FOUND
+    event = AuditEvent.objects.get(action=AuditAction.STAFF_CHANGE)
+    assert (event.actor, event.organization) == (staff, organization)
+    assert event.changes["model"] == "sso.organization"
+    assert set(event.changes["fields"]) == {"name", "enforce_sso"}
+
+
+def test_admin_staff_change_of_a_user_is_audited_in_each_organization(client):
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(staff)
+    membership = MembershipFactory()
+    user = membership.user
+    loner = UserFactory()
+    for person in (user, loner):
+        response = client.post(
+            reverse("admin:sso_user_change", args=[person.pk]),
+            {
+                "email": person.email,
+                "first_name": person.first_name,
+                "last_name": person.last_name,
+                "is_active": "on",
+                "is_staff": "on",
+                "is_superuser": "on",
+                "last_login_0": "",
+                "last_login_1": "",
+                "date_joined_0": person.date_joined.strftime("%Y-%m-%d"),
+                "date_joined_1": person.date_joined.strftime("%H:%M:%S"),
+            },
+        )
+        assert response.status_code == HTTPStatus.FOUND
+
+    events = AuditEvent.objects.filter(action=AuditAction.STAFF_CHANGE, actor=staff)
+    assert {event.organization for event in events} == {membership.organization, None}
+    for event in events:
+        assert {"is_staff", "is_superuser"} <= set(event.changes["fields"])
+
+
+def test_admin_staff_deletion_is_audited(staff_client):
+    domain = TrustedDomainFactory()
+
+    staff_client.post(reverse("admin:sso_trusteddomain_delete", args=[domain.pk]), {"post": "yes"})
+
+    event = AuditEvent.objects.get(action=AuditAction.STAFF_CHANGE)
+    assert event.organization == domain.organization
+    assert event.changes["operation"] == "deleted"
+    assert event.changes["object"] == domain.domain
+
+
+def test_admin_bulk_deletion_is_audited(staff_client):
+    domains = TrustedDomainFactory.create_batch(2)
+
+    staff_client.post(
+        reverse("admin:sso_trusteddomain_changelist"),
+        {"action": "delete_selected", "_selected_action": [d.pk for d in domains], "post": "yes"},
+    )
+
+    events = AuditEvent.objects.filter(action=AuditAction.STAFF_CHANGE)
+    assert sorted(event.changes["object"] for event in events) == sorted(
+        d.domain for d in domains
+    )
