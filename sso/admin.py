@@ -15,12 +15,14 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import QuerySet
 from django.forms import Form
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from sso.domains.services import domain_mark_verified
@@ -120,10 +122,26 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class CappedCountPaginator(Paginator):
+    """Counts at most `cap` rows (the page says "More than N"): a COUNT(*) over a million
+    events costs more than the whole page. Filters and search narrow the list instead."""
+
+    cap = 10_000
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list[: self.cap + 1].count()
+
+    @property
+    def capped(self) -> bool:
+        return self.count > self.cap
+
+
 class EventAdmin(ReadOnlyAdmin):
     """Events are evidence: nobody adds, edits or deletes them here (retention prunes them)."""
 
     show_full_result_count = False
+    paginator = CappedCountPaginator
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

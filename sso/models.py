@@ -400,6 +400,8 @@ class LoginEvent(models.Model):
                 condition=models.Q(outcome="success", is_test=False),
                 name="loginevent_certificate_use",
             ),
+            # The Django admin's reason filter, newest first, even for a reason seldom seen.
+            models.Index(fields=["reason", "-created_at"], name="loginevent_reason_recent"),
             # The Django admin's exact (case-insensitive) search.
             models.Index(Upper("email"), name="loginevent_email_iexact"),
             models.Index(Upper("profile_sid"), name="loginevent_sid_iexact"),

@@ -303,3 +303,39 @@ def test_admin_bulk_deletion_is_audited(staff_client):
     assert sorted(event.changes["object"] for event in events) == sorted(
         d.domain for d in domains
     )
+
+
+# Data growth: the event lists never count a million rows.
+
+
+def test_admin_login_event_list_counts_at_most_the_cap(staff_client, monkeypatch):
+    from sso.admin import CappedCountPaginator
+
+    monkeypatch.setattr(CappedCountPaginator, "cap", 3)
+    LoginEventFactory.create_batch(5)
+
+    page = staff_client.get(reverse("admin:sso_loginevent_changelist")).content.decode()
+
+    assert "More than 3 login events" in page
+
+
+def test_admin_login_event_list_counts_exactly_under_the_cap(staff_client):
+    LoginEventFactory.create_batch(2)
+
+    page = staff_client.get(reverse("admin:sso_loginevent_changelist")).content.decode()
+
+    assert "2 login events" in page and "More than" not in page
+
+
+def test_admin_organization_page_links_to_its_members_instead_of_listing_them(staff_client):
+    membership = MembershipFactory(user__email="ann@acme.test")
+    organization = membership.organization
+
+    page = staff_client.get(reverse("admin:sso_organization_change", args=[organization.pk]))
+
+    assert "ann@acme.test" not in page.content.decode()
+    members = staff_client.get(
+        reverse("admin:sso_membership_changelist"), {"organization__id__exact": organization.pk}
+    )
+    assert members.status_code == HTTPStatus.OK
+    assert "ann@acme.test" in members.content.decode()
