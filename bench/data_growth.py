@@ -11,6 +11,7 @@ answer in under 300 ms; the exit status is 1 when one does not.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import logging
 import os
 import statistics
@@ -270,11 +271,39 @@ def acs_call(seeded: dict[str, object]) -> Callable[[], int]:
     return call
 
 
+def explain(seeded: dict[str, object]) -> None:
+    """The query plans of the wizard's reads of the login events (one index each)."""
+    from sso.events import last_connection_test, login_events_for
+    from sso.models import LoginEvent, LoginOutcome
+    from sso.profiles.selectors import CERTIFICATE_USE_DAYS
+
+    profile = seeded["profile"]
+    fingerprint = profile.certificates.get().fingerprint_sha256  # type: ignore[attr-defined]
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(days=CERTIFICATE_USE_DAYS)
+    queries = {
+        "certificate_last_used": LoginEvent.objects.filter(
+            profile=profile,
+            outcome=LoginOutcome.SUCCESS,
+            is_test=False,
+            created_at__gte=since,
+            detail__verified_with=fingerprint,
+        ).values_list("created_at", flat=True)[:1],
+        "last_connection_test": login_events_for(profile=profile).filter(is_test=True)[:1],
+        "login_events_for": login_events_for(profile=profile)[:100],
+    }
+    assert last_connection_test(profile=profile) is not None  # type: ignore[arg-type]
+    for name, queryset in queries.items():
+        print(f"\n{name}:\n{queryset.explain(analyze=True)}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--members", type=int, default=100_000)
     parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument(
+        "--explain", action="store_true", help="print the plans of the wizard's event queries"
+    )
     options = parser.parse_args()
     setup_django()
     from django.db import connection
@@ -302,6 +331,8 @@ def main() -> int:
     for _ in range(options.reps + 1):
         acs.prepare()  # type: ignore[attr-defined]
     rows.append(("ACS: successful sign-in", timed(acs, options.reps)))
+    if options.explain:
+        explain(seeded)
 
     width = max(len(row[0]) for row in rows)
     print(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from io import StringIO
 
 import pytest
@@ -25,7 +26,7 @@ def invitation(*, expires_ago: dt.timedelta, accepted: bool = False) -> Invitati
     return Invitation.objects.create(
         organization=OrganizationFactory(),
         email="new@acme.test",
-        token_digest=f"{expires_ago.total_seconds():064.0f}{accepted:d}"[-64:],
+        token_digest=secrets.token_hex(32),
         expires_at=expires_at,
         accepted_at=expires_at - DAY if accepted else None,
     )
