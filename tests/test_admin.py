@@ -339,3 +339,13 @@ def test_admin_organization_page_links_to_its_members_instead_of_listing_them(st
     )
     assert members.status_code == HTTPStatus.OK
     assert "ann@acme.test" in members.content.decode()
+
+
+def test_admin_user_search_finds_an_exact_email_in_any_case(staff_client):
+    UserFactory(email="grace@acme.test")
+    UserFactory(email="grace.hopper@acme.test")
+
+    page = staff_client.get(reverse("admin:sso_user_changelist"), {"q": " Grace@ACME.test "})
+
+    content = page.content.decode()
+    assert "grace@acme.test" in content and "grace.hopper@acme.test" not in content
