@@ -10,7 +10,7 @@ PORT ?= 8000
 WORKERS ?= 4
 
 .PHONY: run serve test test-sqlite test-postgres setup system-packages browser-packages idp-packages \
-	migrate demo lint bench clean
+	migrate demo lint bench bench-data clean
 
 # Development defaults for the local app; `make serve` takes everything from the environment.
 run migrate demo: export DJANGO_DEBUG ?= true
@@ -77,6 +77,17 @@ test-postgres: system-packages browser-packages idp-packages $(DEV_STAMP)
 # The ACS benchmark (bench/README.md); BENCH_ARGS=--quick for a smoke run.
 bench: system-packages $(DEV_STAMP)
 	$(BIN)/python bench/acs.py $(BENCH_ARGS)
+
+# The data-growth benchmark (bench/data_growth.py): a million login events in a throwaway
+# PostgreSQL of its own (other ports and folder than test-postgres), every page timed.
+bench-data: system-packages $(DEV_STAMP)
+	@set -euo pipefail; \
+	export SERVICES_DIR=$${SERVICES_DIR:-/tmp/admin-center-bench-data} \
+		PG_PORT=$${PG_PORT:-55433} REDIS_PORT=$${REDIS_PORT:-56380}; \
+	env_lines=$$(bash scripts/services.sh start); \
+	trap 'bash scripts/services.sh stop' EXIT; \
+	export $$env_lines; \
+	$(BIN)/python bench/data_growth.py $(BENCH_ARGS)
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .

@@ -181,6 +181,12 @@ LOGGING = {
     },
 }
 
+# MAINTENANCE: `manage.py prune`, run daily (docs/deploy.md)
+# ------------------------------------------------------------------------------
+# Login events, and invitations nobody accepted, are deleted this many days after they were
+# written (expired); the audit log is kept.
+SSO_LOGIN_EVENT_RETENTION_DAYS = env.int("SSO_LOGIN_EVENT_RETENTION_DAYS", default=400)
+
 # SAML
 # ------------------------------------------------------------------------------
 SSO_PUBLIC_BASE_URL = env.str("SSO_PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")

@@ -1,14 +1,36 @@
-"""Django admin for support staff: look, search, filter; events are read-only."""
+"""Django admin for support staff: look, search, filter; events are read-only.
+
+Staff sign in under the same password policy as /login/, every staff change is audited, and
+fields whose rules live in services (issuer, SSO URL, roles, status) are read-only here.
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
+from typing import Any
+
 from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.db.models import QuerySet
+from django.forms import Form
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.functional import cached_property
+from django.utils.html import format_html
 
 from sso.domains.services import domain_mark_verified
+from sso.events import audit_record
+from sso.login.services import password_login
+from sso.login.throttling import client_ip
 from sso.models import (
+    AuditAction,
     AuditEvent,
     IdPCertificate,
     LoginEvent,
@@ -18,6 +40,79 @@ from sso.models import (
     TrustedDomain,
     User,
 )
+from sso.reasons import LoginRefused, Reason
+
+
+class StaffAuthenticationForm(AdminAuthenticationForm):
+    """The admin's sign-in: throttling and enforced SSO (break-glass owners aside) as at /login/."""
+
+    def clean(self) -> dict[str, Any]:
+        email = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if email is None or not password:
+            return self.cleaned_data
+        address = client_ip(self.request) if self.request else None
+        try:
+            self.user_cache = password_login(email=email, password=password, client_ip=address)
+        except LoginRefused as refusal:
+            raise ValidationError(refusal.user_message, code=refusal.reason.value) from None
+        self.confirm_login_allowed(self.user_cache)
+        return self.cleaned_data
+
+
+admin.site.login_form = StaffAuthenticationForm
+
+AuditScope = list[tuple[Organization | None, SSOProfile | None]]
+
+
+class StaffAuditMixin:
+    """Every add, change and deletion through this admin is also an AuditEvent (STAFF_CHANGE)
+    with the staff member as actor, in the same transaction as the change."""
+
+    def audit_scope(self, obj: Any, *, deleting: bool) -> AuditScope:
+        """The organizations (and profile) whose audit log records a change to obj."""
+        return [(obj.organization, None)]
+
+    def construct_change_message(
+        self, request: HttpRequest, form: Form, formsets: Any, add: bool = False
+    ) -> Any:
+        # log_addition and log_change receive only this message: the field names ride along.
+        request.staff_changed_fields = sorted(form.changed_data)
+        return super().construct_change_message(request, form, formsets, add)
+
+    def log_addition(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        self._audit(request, obj, "added", message)
+        return super().log_addition(request, obj, message)
+
+    def log_change(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        self._audit(request, obj, "changed", message)
+        return super().log_change(request, obj, message)
+
+    def log_deletions(self, request: HttpRequest, queryset: Iterable[Any]) -> Any:
+        for obj in queryset:
+            self._audit(request, obj, "deleted", [])
+        return super().log_deletions(request, queryset)
+
+    def _audit(self, request: HttpRequest, obj: Any, operation: str, message: Any) -> None:
+        if isinstance(message, list):
+            message = json.dumps(message, cls=DjangoJSONEncoder)
+        changes = {
+            "operation": operation,
+            "model": obj._meta.label_lower,
+            "object_id": str(obj.pk),
+            "object": str(obj),
+            # Names only, never values: a change may be a password.
+            "fields": getattr(request, "staff_changed_fields", []),
+            "summary": str(LogEntry(change_message=message).get_change_message()),
+        }
+        for organization, profile in self.audit_scope(obj, deleting=operation == "deleted"):
+            audit_record(
+                organization=organization,
+                profile=profile,
+                actor=request.user,
+                action=AuditAction.STAFF_CHANGE,
+                changes=changes,
+            )
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -28,18 +123,39 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class MembershipInline(admin.TabularInline):
-    model = Membership
-    extra = 0
-    autocomplete_fields = ["user"]
+class CappedCountPaginator(Paginator):
+    """Counts at most `cap` rows (the page says "More than N"): a COUNT(*) over a million
+    events costs more than the whole page. Filters and search narrow the list instead."""
+
+    cap = 10_000
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list[: self.cap + 1].count()
+
+    @property
+    def capped(self) -> bool:
+        return self.count > self.cap
+
+
+class EventAdmin(ReadOnlyAdmin):
+    """Events are evidence: nobody adds, edits or deletes them here (retention prunes them)."""
+
+    show_full_result_count = False
+    paginator = CappedCountPaginator
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(StaffAuditMixin, BaseUserAdmin):
     ordering = ["email"]
     list_display = ["email", "first_name", "last_name", "is_active", "is_staff", "date_joined"]
     list_filter = ["is_active", "is_staff", "memberships__role"]
-    search_fields = ["email", "first_name", "last_name", "memberships__organization__name"]
+    search_fields = ["email"]
+    search_help_text = "An exact email address."
+    show_full_result_count = False
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         ("Name", {"fields": ["first_name", "last_name"]}),
@@ -48,13 +164,57 @@ class UserAdmin(BaseUserAdmin):
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
 
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        # Through the case-insensitive unique index: any substring or prefix search over
+        # 100,000 accounts reads all of them (bench/data_growth.py).
+        if not search_term.strip():
+            return queryset, False
+        return queryset & User.objects.with_email(search_term), False
+
+    def audit_scope(self, obj: User, *, deleting: bool) -> AuditScope:
+        memberships = obj.memberships.select_related("organization")
+        return [(m.organization, None) for m in memberships] or [(None, None)]
+
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(StaffAuditMixin, admin.ModelAdmin):
     list_display = ["name", "slug", "enforce_sso", "created_at"]
-    search_fields = ["name", "slug", "trusted_domains__domain", "memberships__user__email"]
+    search_fields = ["^name", "=slug", "=trusted_domains__domain"]
     list_filter = ["enforce_sso"]
-    inlines = [MembershipInline]
+    show_full_result_count = False
+    # Members are a filtered, paginated list: an inline would render every one of them.
+    readonly_fields = ["members"]
+
+    @admin.display(description="Members")
+    def members(self, obj: Organization) -> str:
+        if obj.pk is None:
+            return "-"
+        url = reverse("admin:sso_membership_changelist")
+        return format_html('<a href="{}?organization__id__exact={}">Members</a>', url, obj.pk)
+
+    def audit_scope(self, obj: Organization, *, deleting: bool) -> AuditScope:
+        # A deleted organization takes its own audit log with it.
+        return [(None if deleting else obj, None)]
+
+
+@admin.register(Membership)
+class MembershipAdmin(StaffAuditMixin, admin.ModelAdmin):
+    """Roles change in the Admin Center, where the owner rules live; here, look or remove."""
+
+    list_display = ["user", "organization", "role", "break_glass", "last_sign_in_at"]
+    list_filter = ["role", "break_glass"]
+    search_fields = ["=user__email"]
+    list_select_related = ["user", "organization"]
+    show_full_result_count = False
+    ordering = ["-pk"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 class IdPCertificateInline(admin.TabularInline):
@@ -74,24 +234,37 @@ class TrustedDomainInline(admin.TabularInline):
     fields = ["domain", "verification_state", "verified_at"]
     readonly_fields = fields
 
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
 
 @admin.register(SSOProfile)
-class SSOProfileAdmin(admin.ModelAdmin):
+class SSOProfileAdmin(StaffAuditMixin, admin.ModelAdmin):
     list_display = ["name", "sid", "organization", "idp_kind", "status", "last_test_outcome"]
     list_filter = ["status", "idp_kind", "last_test_outcome"]
     search_fields = [
-        "sid",
-        "name",
-        "idp_issuer",
-        "organization__name",
-        "organization__slug",
-        "domains__domain",
+        "=sid",
+        "^name",
+        "=idp_issuer",
+        "^organization__name",
+        "=organization__slug",
+        "=domains__domain",
     ]
     list_select_related = ["organization"]
+    show_full_result_count = False
     # The SP private key never appears here, not even encrypted.
     exclude = ["sp_private_key_encrypted"]
+    # What the wizard's services check (issuer unique across organizations, https, activation
+    # after a test, the tenant) is changed there, not here.
     readonly_fields = [
         "sid",
+        "organization",
+        "idp_issuer",
+        "idp_sso_url",
+        "jit_provisioning",
+        "jit_role",
+        "allow_idp_initiated",
+        "status",
         "sp_certificate_pem",
         "created_at",
         "updated_at",
@@ -105,13 +278,22 @@ class SSOProfileAdmin(admin.ModelAdmin):
     # An address typed without a scheme is taken as an https:// one.
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # profiles are created by the wizard or `sso_profile create`, with SP keys
+
+    def audit_scope(self, obj: SSOProfile, *, deleting: bool) -> AuditScope:
+        return [(obj.organization, obj)]
+
 
 @admin.register(IdPCertificate)
-class IdPCertificateAdmin(ReadOnlyAdmin):
+class IdPCertificateAdmin(StaffAuditMixin, ReadOnlyAdmin):
     list_display = ["subject", "fingerprint_sha256", "not_after", "profile"]
-    search_fields = ["fingerprint_sha256", "subject", "profile__sid", "profile__organization__name"]
+    search_fields = ["=fingerprint_sha256", "^subject", "=profile__sid"]
     list_filter = ["not_after"]
     list_select_related = ["profile"]
+
+    def audit_scope(self, obj: IdPCertificate, *, deleting: bool) -> AuditScope:
+        return [(obj.profile.organization, obj.profile)]
 
 
 @admin.action(description="Mark selected domains verified (audited)")
@@ -121,11 +303,11 @@ def mark_verified(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: 
 
 
 @admin.register(TrustedDomain)
-class TrustedDomainAdmin(admin.ModelAdmin):
+class TrustedDomainAdmin(StaffAuditMixin, admin.ModelAdmin):
     actions = [mark_verified]
     list_display = ["domain", "organization", "profile", "verification_state", "verified_at"]
     list_filter = ["verification_state"]
-    search_fields = ["domain", "organization__name", "profile__sid"]
+    search_fields = ["=domain", "^organization__name", "=profile__sid"]
     list_select_related = ["organization", "profile"]
     readonly_fields = [
         "domain",
@@ -140,9 +322,25 @@ class TrustedDomainAdmin(admin.ModelAdmin):
         "proof_missing_since",
     ]
 
+    def audit_scope(self, obj: TrustedDomain, *, deleting: bool) -> AuditScope:
+        return [(obj.organization, obj.profile)]
+
+
+class ReasonFilter(admin.SimpleListFilter):
+    """The reasons from sso/reasons.py: listing the distinct values would scan every event."""
+
+    title = "reason"
+    parameter_name = "reason"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> Any:
+        return Reason.choices
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(reason=self.value()) if self.value() else queryset
+
 
 @admin.register(LoginEvent)
-class LoginEventAdmin(ReadOnlyAdmin):
+class LoginEventAdmin(EventAdmin):
     list_display = [
         "created_at",
         "outcome",
@@ -152,16 +350,15 @@ class LoginEventAdmin(ReadOnlyAdmin):
         "profile_sid",
         "is_test",
     ]
-    list_filter = ["outcome", "reason", "is_test"]
-    search_fields = ["email", "profile_sid", "idp_issuer", "assertion_id", "organization__name"]
+    list_filter = ["outcome", ReasonFilter, "is_test", "created_at"]
+    # Exact matches only, each on an index (migration 0007): a substring search reads every row.
+    search_fields = ["=email", "=profile_sid", "=assertion_id"]
     list_select_related = ["organization"]
-    date_hierarchy = "created_at"
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdmin):
+class AuditEventAdmin(EventAdmin):
     list_display = ["created_at", "action", "actor", "organization", "profile_sid"]
-    list_filter = ["action"]
-    search_fields = ["profile_sid", "actor__email", "organization__name"]
+    list_filter = ["action", "created_at"]
+    search_fields = ["=profile_sid", "=actor__email", "=organization__slug"]
     list_select_related = ["actor", "organization"]
-    date_hierarchy = "created_at"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.db.models import QuerySet
 
 from sso.models import (
@@ -19,7 +21,7 @@ from sso.models import (
 
 def audit_record(
     *,
-    organization: Organization,
+    organization: Organization | None,
     action: AuditAction,
     actor: User | None,
     profile: SSOProfile | None = None,
@@ -76,3 +78,16 @@ def login_events_for(*, profile: SSOProfile) -> QuerySet[LoginEvent]:
 
 def connection_test_last(*, profile: SSOProfile) -> LoginEvent | None:
     return login_events_for(profile=profile).filter(is_test=True).first()
+
+
+def login_events_prune(*, now: dt.datetime, batch_size: int = 5_000) -> int:
+    """Delete login events older than SSO_LOGIN_EVENT_RETENTION_DAYS; return how many.
+
+    In batches, each its own short statement, so that sign-ins writing events never wait long.
+    """
+    cutoff = now - dt.timedelta(days=settings.SSO_LOGIN_EVENT_RETENTION_DAYS)
+    old = LoginEvent.objects.filter(created_at__lt=cutoff).order_by()
+    deleted = 0
+    while batch := list(old.values_list("pk", flat=True)[:batch_size]):
+        deleted += LoginEvent.objects.filter(pk__in=batch).delete()[0]
+    return deleted

@@ -7,10 +7,14 @@ from http import HTTPStatus
 import pytest
 from django.urls import reverse
 
+from sso.models import AuditAction, AuditEvent, LoginEvent, Organization, Role
 from tests.factories import (
     ActiveProfileFactory,
     AuditEventFactory,
     LoginEventFactory,
+    MembershipFactory,
+    OrganizationFactory,
+    TrustedDomainFactory,
     UserFactory,
 )
 
@@ -75,5 +79,273 @@ def test_admin_profile_form_takes_an_address_without_scheme_as_https(staff_clien
     profile = ActiveProfileFactory()
     page = staff_client.get(reverse("admin:sso_ssoprofile_change", args=[profile.pk]))
     form = page.context["adminform"].form
-    for name in ["idp_sso_url", "default_redirect_url"]:
-        assert form.fields[name].clean("idp.acme.test/sso") == "https://idp.acme.test/sso"
+    assert form.fields["default_redirect_url"].clean("app.acme.test/") == "https://app.acme.test/"
+
+
+# Signing in to the Django admin: the same password policy as /login/.
+
+ADMIN_PASSWORD = "correct horse battery"
+
+
+def admin_login(client, email, password=ADMIN_PASSWORD):
+    return client.post(
+        reverse("admin:login"),
+        {"username": email, "password": password, "next": reverse("admin:index")},
+    )
+
+
+def enforced_staff(*, break_glass=False):
+    profile = ActiveProfileFactory()
+    profile.organization.enforce_sso = True
+    profile.organization.save()
+    staff = UserFactory(email="support@acme.test", is_staff=True, is_superuser=True)
+    MembershipFactory(
+        user=staff, organization=profile.organization, role=Role.OWNER, break_glass=break_glass
+    )
+    return staff
+
+
+def test_admin_login_under_enforced_sso_refuses_staff_who_is_refused_at_login(client):
+    staff = enforced_staff()
+
+    response = admin_login(client, staff.email)
+
+    assert response.status_code == HTTPStatus.OK
+    assert "requires single sign-on" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+    assert client.get(reverse("admin:index")).status_code == HTTPStatus.FOUND
+    assert client.get(reverse("sso:admin_sso")).status_code == HTTPStatus.FOUND
+
+
+def test_admin_login_under_enforced_sso_lets_a_break_glass_owner_in_audited(client):
+    staff = enforced_staff(break_glass=True)
+
+    response = admin_login(client, staff.email)
+
+    assert response.status_code == HTTPStatus.FOUND
+    assert client.get(reverse("admin:index")).status_code == HTTPStatus.OK
+    assert AuditEvent.objects.filter(action=AuditAction.BREAK_GLASS_LOGIN, actor=staff).exists()
+
+
+def test_admin_login_is_throttled_per_email(client, settings):
+    settings.SSO_LOGIN_FAILURES_PER_EMAIL = 3
+    staff = UserFactory(is_staff=True)
+    for _ in range(3):
+        assert admin_login(client, staff.email, "wrong").status_code == HTTPStatus.OK
+
+    throttled = admin_login(client, staff.email)  # even the right password waits now
+
+    assert "Too many failed attempts" in throttled.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_admin_login_shares_the_throttle_with_the_password_step(client, settings):
+    settings.SSO_LOGIN_FAILURES_PER_CLIENT = 2
+    staff = UserFactory(is_staff=True)
+    for email in ("a@example.test", "b@example.test"):
+        client.post(reverse("sso:login"), {"email": email})
+        client.post(reverse("sso:login_password"), {"password": "wrong"})
+
+    throttled = admin_login(client, staff.email)
+
+    assert "Too many failed attempts" in throttled.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_admin_login_refuses_a_user_who_is_not_staff(client):
+    user = UserFactory()
+
+    response = admin_login(client, user.email)
+
+    assert response.status_code == HTTPStatus.OK
+    assert "_auth_user_id" not in client.session
+
+
+def test_admin_login_lets_staff_in(client):
+    staff = UserFactory(is_staff=True)
+
+    assert admin_login(client, staff.email).status_code == HTTPStatus.FOUND
+    assert client.get(reverse("admin:index")).status_code == HTTPStatus.OK
+
+
+# Staff changes: read-only where a service owns the rule, audited everywhere else.
+
+
+@pytest.mark.parametrize("model", ["loginevent", "auditevent"])
+def test_admin_events_cannot_be_deleted(staff_client, model):
+    event = LoginEventFactory() if model == "loginevent" else AuditEventFactory()
+    delete_url = reverse(f"admin:sso_{model}_delete", args=[event.pk])
+
+    assert staff_client.post(delete_url, {"post": "yes"}).status_code == HTTPStatus.FORBIDDEN
+    staff_client.post(
+        reverse(f"admin:sso_{model}_changelist"),
+        {"action": "delete_selected", "_selected_action": [event.pk], "post": "yes"},
+    )
+
+    assert type(event).objects.filter(pk=event.pk).exists()
+
+
+def test_admin_organization_with_events_cannot_be_deleted_with_them(staff_client):
+    event = LoginEventFactory()
+    organization = event.organization
+
+    staff_client.post(
+        reverse("admin:sso_organization_delete", args=[organization.pk]), {"post": "yes"}
+    )
+
+    assert Organization.objects.filter(pk=organization.pk).exists()
+    assert LoginEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_admin_profile_issuer_sso_url_and_role_are_read_only(staff_client):
+    other = ActiveProfileFactory()
+    profile = ActiveProfileFactory()
+    url = reverse("admin:sso_ssoprofile_change", args=[profile.pk])
+    form = staff_client.get(url).context["adminform"].form
+    data = {
+        "name": "Renamed",
+        "idp_kind": profile.idp_kind,
+        "idp_issuer": other.idp_issuer,  # another organization's issuer
+        "idp_sso_url": "http://idp.evil.test/sso",
+        "jit_role": Role.OWNER,
+        "status": "active",
+        **{f"{prefix}-{key}": value for prefix in ("certificates", "domains")
+           for key, value in {"TOTAL_FORMS": 0, "INITIAL_FORMS": 0}.items()},
+    }
+
+    staff_client.post(url, data)
+
+    for field in ("idp_issuer", "idp_sso_url", "jit_role", "status", "organization"):
+        assert field not in form.fields
+    profile.refresh_from_db()
+    assert (profile.idp_issuer, profile.idp_sso_url, profile.jit_role) != (
+        other.idp_issuer,
+        "http://idp.evil.test/sso",
+        Role.OWNER,
+    )
+    assert profile.idp_sso_url == "https://idp.acme.test/sso"
+    assert profile.jit_role == Role.MEMBER
+
+
+def test_admin_profile_cannot_be_added_around_the_service(staff_client):
+    assert staff_client.get(reverse("admin:sso_ssoprofile_add")).status_code == (
+        HTTPStatus.FORBIDDEN
+    )
+
+
+def test_admin_staff_change_is_audited_with_the_staff_member_and_fields(client):
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(staff)
+    organization = OrganizationFactory(name="Acme")
+
+    response = client.post(
+        reverse("admin:sso_organization_change", args=[organization.pk]),
+        {"name": "Acme Corp", "slug": organization.slug, "enforce_sso": "on"},
+    )
+
+    assert response.status_code == HTTPStatus.FOUND
+    event = AuditEvent.objects.get(action=AuditAction.STAFF_CHANGE)
+    assert (event.actor, event.organization) == (staff, organization)
+    assert event.changes["model"] == "sso.organization"
+    assert set(event.changes["fields"]) == {"name", "enforce_sso"}
+
+
+def test_admin_staff_change_of_a_user_is_audited_in_each_organization(client):
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(staff)
+    membership = MembershipFactory()
+    user = membership.user
+    loner = UserFactory()
+    for person in (user, loner):
+        response = client.post(
+            reverse("admin:sso_user_change", args=[person.pk]),
+            {
+                "email": person.email,
+                "first_name": person.first_name,
+                "last_name": person.last_name,
+                "is_active": "on",
+                "is_staff": "on",
+                "is_superuser": "on",
+                "last_login_0": "",
+                "last_login_1": "",
+                "date_joined_0": person.date_joined.strftime("%Y-%m-%d"),
+                "date_joined_1": person.date_joined.strftime("%H:%M:%S"),
+            },
+        )
+        assert response.status_code == HTTPStatus.FOUND
+
+    events = AuditEvent.objects.filter(action=AuditAction.STAFF_CHANGE, actor=staff)
+    assert {event.organization for event in events} == {membership.organization, None}
+    for event in events:
+        assert {"is_staff", "is_superuser"} <= set(event.changes["fields"])
+
+
+def test_admin_staff_deletion_is_audited(staff_client):
+    domain = TrustedDomainFactory()
+
+    staff_client.post(reverse("admin:sso_trusteddomain_delete", args=[domain.pk]), {"post": "yes"})
+
+    event = AuditEvent.objects.get(action=AuditAction.STAFF_CHANGE)
+    assert event.organization == domain.organization
+    assert event.changes["operation"] == "deleted"
+    assert event.changes["object"] == domain.domain
+
+
+def test_admin_bulk_deletion_is_audited(staff_client):
+    domains = TrustedDomainFactory.create_batch(2)
+
+    staff_client.post(
+        reverse("admin:sso_trusteddomain_changelist"),
+        {"action": "delete_selected", "_selected_action": [d.pk for d in domains], "post": "yes"},
+    )
+
+    events = AuditEvent.objects.filter(action=AuditAction.STAFF_CHANGE)
+    assert sorted(event.changes["object"] for event in events) == sorted(
+        d.domain for d in domains
+    )
+
+
+# Data growth: the event lists never count a million rows.
+
+
+def test_admin_login_event_list_counts_at_most_the_cap(staff_client, monkeypatch):
+    from sso.admin import CappedCountPaginator
+
+    monkeypatch.setattr(CappedCountPaginator, "cap", 3)
+    LoginEventFactory.create_batch(5)
+
+    page = staff_client.get(reverse("admin:sso_loginevent_changelist")).content.decode()
+
+    assert "More than 3 login events" in page
+
+
+def test_admin_login_event_list_counts_exactly_under_the_cap(staff_client):
+    LoginEventFactory.create_batch(2)
+
+    page = staff_client.get(reverse("admin:sso_loginevent_changelist")).content.decode()
+
+    assert "2 login events" in page and "More than" not in page
+
+
+def test_admin_organization_page_links_to_its_members_instead_of_listing_them(staff_client):
+    membership = MembershipFactory(user__email="ann@acme.test")
+    organization = membership.organization
+
+    page = staff_client.get(reverse("admin:sso_organization_change", args=[organization.pk]))
+
+    assert "ann@acme.test" not in page.content.decode()
+    members = staff_client.get(
+        reverse("admin:sso_membership_changelist"), {"organization__id__exact": organization.pk}
+    )
+    assert members.status_code == HTTPStatus.OK
+    assert "ann@acme.test" in members.content.decode()
+
+
+def test_admin_user_search_finds_an_exact_email_in_any_case(staff_client):
+    UserFactory(email="grace@acme.test")
+    UserFactory(email="grace.hopper@acme.test")
+
+    page = staff_client.get(reverse("admin:sso_user_changelist"), {"q": " Grace@ACME.test "})
+
+    content = page.content.decode()
+    assert "grace@acme.test" in content and "grace.hopper@acme.test" not in content

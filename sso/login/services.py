@@ -10,6 +10,7 @@ same verification and signs nobody in.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 
@@ -217,6 +218,11 @@ def used_assertion_record(*, login: VerifiedLogin) -> None:
         raise LoginRefused(
             Reason.REPLAYED_ASSERTION, assertion_id=login.assertion_id, seen_by="database"
         ) from None
+
+
+def used_assertions_prune(*, now: dt.datetime) -> int:
+    """Forget the assertions that have expired (they are refused as expired anyway)."""
+    return UsedAssertion.objects.filter(expires_at__lt=now).delete()[0]
 
 
 def _refusal_record(request: HttpRequest, profile: SSOProfile, refusal: LoginRefused) -> LoginEvent:

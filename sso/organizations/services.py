@@ -352,3 +352,9 @@ def invitation_accept(
             changes={"person": user.email, "role": locked.role},
         )
     return user
+
+
+def invitations_prune(*, now: dt.datetime) -> int:
+    """Delete invitations nobody accepted that expired more than the retention period ago."""
+    cutoff = now - dt.timedelta(days=settings.SSO_LOGIN_EVENT_RETENTION_DAYS)
+    return Invitation.objects.filter(accepted_at=None, expires_at__lt=cutoff).delete()[0]
