@@ -58,6 +58,10 @@ class Reason(models.TextChoices):
     )
     USER_INACTIVE = "user_inactive", "The account is deactivated."
     INTERNAL_ERROR = "internal_error", "An unexpected error occurred while checking the response."
+    SERVICE_UNAVAILABLE = (
+        "infrastructure_unavailable",
+        "The shared cache or the database did not answer while checking the response.",
+    )
 
 
 # What the person at the browser is told: enough to act on, nothing an attacker can use.
@@ -81,6 +85,9 @@ USER_MESSAGES = {
     ),
     Reason.REPLAYED_ASSERTION: "This sign-in was already used. Please start again.",
     Reason.IDP_STATUS_ERROR: "Your identity provider did not sign you in.",
+    Reason.SERVICE_UNAVAILABLE: (
+        "Sign-in is temporarily unavailable on our side. Please try again in a minute."
+    ),
 }
 DEFAULT_USER_MESSAGE = (
     "We could not sign you in with single sign-on. Your administrator can look up what went "
@@ -101,6 +108,8 @@ class LoginRefused(Exception):
 
     @property
     def status(self) -> HTTPStatus:
+        if self.reason == Reason.SERVICE_UNAVAILABLE:
+            return HTTPStatus.SERVICE_UNAVAILABLE
         return HTTPStatus.BAD_REQUEST if self.reason in _BAD_REQUEST else HTTPStatus.FORBIDDEN
 
     @property

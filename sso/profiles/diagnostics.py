@@ -101,6 +101,10 @@ FIXES: dict[str, str] = {
     Reason.INTERNAL_ERROR: (
         "Something unexpected failed on our side. Contact support with reference {event_id}."
     ),
+    Reason.SERVICE_UNAVAILABLE: (
+        "Our shared cache or database did not answer; nothing needs changing in your IdP. "
+        "Try again in a minute."
+    ),
 }
 
 

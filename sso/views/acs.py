@@ -17,6 +17,11 @@ from djangosaml2.views import AssertionConsumerServiceView as Saml2AssertionCons
 
 from sso.backends import SSO_BACKEND, ProfileSaml2Backend
 from sso.events import login_event_record
+from sso.infrastructure import (
+    INFRASTRUCTURE_ERRORS,
+    infrastructure_component,
+    infrastructure_unavailable_log,
+)
 from sso.models import LoginOutcome, SSOProfile, User
 from sso.profiles.selectors import profile_for_sign_in
 from sso.profiles.services import connection_test_record
@@ -85,6 +90,16 @@ class AssertionConsumerServiceView(Saml2AssertionConsumerServiceView):
                 self._sign_in(request, login)
         except LoginRefused as refusal:
             return refusal_response(request, profile=profile, refusal=refusal)
+        except INFRASTRUCTURE_ERRORS as error:
+            # Only signing in can get here (verifying turns these into a refusal), so the
+            # verified claims exist; clear() signs nobody in without touching a store.
+            infrastructure_unavailable_log(error=error, where=f"ACS of profile {sid}")
+            request.session.clear()
+            unavailable = LoginRefused(
+                Reason.SERVICE_UNAVAILABLE, component=infrastructure_component(error)
+            )
+            unavailable.claims = login.claims
+            return refusal_response(request, profile=profile, refusal=unavailable)
         except Exception:
             logger.exception("Unexpected error in the ACS of profile %s", sid)
             request.session.flush()  # a sign-in that failed half way signs nobody in

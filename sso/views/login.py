@@ -20,6 +20,7 @@ from sso.models import SSOProfile
 from sso.organizations.services import signup
 from sso.validators import same_origin_path
 from sso.views.acs import SESSION_PROFILE_KEY
+from sso.views.headers import to_any_idp
 
 SESSION_EMAIL_KEY = "login_email"
 
@@ -37,7 +38,7 @@ def _with_next(url: str, next_path: str) -> str:
     return f"{url}?{urlencode({'next': next_path})}" if next_path else url
 
 
-@method_decorator(never_cache, name="dispatch")
+@method_decorator([never_cache, to_any_idp], name="dispatch")
 class EmailStepView(View):
     """Log In, step 1. The answer never reveals whether an account exists."""
 
@@ -106,7 +107,9 @@ class PasswordStepView(View):
         return render(self.request, self.template_name, context, status=status)
 
 
-@method_decorator([never_cache, sensitive_post_parameters("password")], name="dispatch")
+@method_decorator(
+    [never_cache, sensitive_post_parameters("password"), to_any_idp], name="dispatch"
+)
 class SignUpView(View):
     def get(self, request: HttpRequest) -> HttpResponse:
         return render(request, "sso/login/signup.html", {"form": SignUpForm()})

@@ -33,6 +33,7 @@ from sso.organizations.services import (
     membership_remove,
 )
 from sso.views.access import OrganizationAdminMixin
+from sso.views.headers import to_idp
 from sso.views.wizard import enforcement_form
 
 PAGE_SIZE = 50
@@ -241,4 +242,5 @@ class InvitationAcceptView(View):
             "profile": self.profile,
             "existing": existing,
         }
-        return render(self.request, self.template_name, context, status=status)
+        response = render(self.request, self.template_name, context, status=status)
+        return to_idp(response, sso_url=self.profile.idp_sso_url) if self.profile else response
