@@ -11,9 +11,11 @@ from contextlib import contextmanager
 from http import HTTPStatus
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
-from django.urls import reverse
+from django.urls import get_resolver, reverse
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from sso.events import UNRECORDED_MARKER
 from sso.infrastructure import MARKER
@@ -151,3 +153,16 @@ def test_acs_with_database_down_503_and_attempt_logged_with_claims(idp_keys, cap
     }
     assert "SAMLResponse" not in caplog.text
     assert encode(xml)[:40] not in caplog.text
+
+
+def test_failure_outside_a_view_503_our_page(rf, redis_down, caplog):
+    # Django calls handler500 inside its `except`, as when a middleware saving the session
+    # finds the cache down; the failure here is a real refused connection.
+    handler = get_resolver().resolve_error_handler(500)
+    try:
+        cache.get("anything")
+    except RedisConnectionError:
+        response = handler(rf.get("/console/"))
+
+    assert_our_503(response)
+    assert alerts(caplog, "cache")
