@@ -54,6 +54,12 @@ def test_email_step_form_may_continue_to_any_https_idp_only(client):
     assert csp_of(client.get(reverse("sso:login")))["form-action"] == ["'self'", "https:"]
 
 
+def test_email_step_with_debug_also_loopback_http_idps(client, settings):
+    settings.DEBUG = True  # when validate_https_url accepts http://127.0.0.1 IdPs
+    form_action = csp_of(client.get(reverse("sso:login")))["form-action"]
+    assert sorted(form_action) == ["'self'", "http://127.0.0.1:*", "http://localhost:*", "https:"]
+
+
 def test_wizard_test_step_form_may_continue_to_its_own_idp_only(admin_client):
     profile = ActiveProfileFactory(
         organization=admin_client.membership.organization,
