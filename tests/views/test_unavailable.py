@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import socket
+import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http import HTTPStatus
@@ -25,6 +28,8 @@ from tests.factories import ActiveProfileFactory, MembershipFactory, UserFactory
 from tests.fixtures.idp import ResponseSpec, TestIdP, encode
 
 pytestmark = pytest.mark.django_db
+
+REDIS_SERVER = shutil.which("redis-server")
 
 
 @pytest.fixture
@@ -166,3 +171,57 @@ def test_failure_outside_a_view_503_our_page(rf, redis_down, caplog):
 
     assert_our_503(response)
     assert alerts(caplog, "cache")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _start_redis(port: int, folder) -> subprocess.Popen:
+    server = subprocess.Popen(
+        [
+            REDIS_SERVER,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(folder),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return server
+        time.sleep(0.05)
+    server.kill()
+    pytest.fail("redis-server did not start")
+
+
+@pytest.mark.skipif(not REDIS_SERVER, reason="redis-server is not installed")
+def test_sso_start_recovers_when_redis_returns(client, settings, tmp_path, caplog):
+    port = _free_port()
+    settings.CACHES = {
+        "default": {"BACKEND": "sso.cache.RedisCache", "LOCATION": f"redis://127.0.0.1:{port}/0"}
+    }
+    profile = ActiveProfileFactory()
+    url = reverse("sso:saml2_login", args=[profile.sid])
+    server = _start_redis(port, tmp_path)
+    try:
+        assert client.get(url).status_code == HTTPStatus.FOUND
+        server.terminate()
+        server.wait(10)
+        assert_our_503(client.get(url))
+        server = _start_redis(port, tmp_path)
+        assert client.get(url).status_code == HTTPStatus.FOUND
+    finally:
+        server.kill()
+        server.wait(10)
