@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import logging
 from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
+from django.utils import timezone
 
+from sso.infrastructure import DATABASE_ERRORS
 from sso.models import (
     AuditAction,
     AuditEvent,
@@ -17,6 +21,10 @@ from sso.models import (
     SSOProfile,
     User,
 )
+
+logger = logging.getLogger(__name__)
+
+UNRECORDED_MARKER = "login_event_unrecorded"
 
 
 def audit_record(
@@ -51,21 +59,46 @@ def login_event_record(
     is_test: bool = False,
     detail: dict[str, Any] | None = None,
 ) -> LoginEvent:
-    return LoginEvent.objects.create(
-        organization_id=profile.organization_id if profile else None,
-        profile=profile,
-        profile_sid=profile.sid if profile else "",
-        user=user,
-        outcome=outcome,
-        reason=reason,
-        email=email[:254],
-        idp_issuer=idp_issuer[:1024],
-        assertion_id=assertion_id[:256],
-        in_response_to=in_response_to[:256],
-        client_ip=client_ip,
-        is_test=is_test,
-        detail=detail or {},
-    )
+    fields = {
+        "organization_id": profile.organization_id if profile else None,
+        "profile": profile,
+        "profile_sid": profile.sid if profile else "",
+        "user": user,
+        "outcome": outcome,
+        "reason": reason,
+        "email": email[:254],
+        "idp_issuer": idp_issuer[:1024],
+        "assertion_id": assertion_id[:256],
+        "in_response_to": in_response_to[:256],
+        "client_ip": client_ip,
+        "is_test": is_test,
+        "detail": detail or {},
+    }
+    try:
+        return LoginEvent.objects.create(**fields)
+    except DATABASE_ERRORS:
+        # The attempt must not vanish: one line with what the event would have held (never
+        # the assertion, and no detail, which may quote attribute values), then the 503.
+        unrecorded = {
+            "at": timezone.now().isoformat(),
+            "profile_sid": fields["profile_sid"],
+            "outcome": str(outcome),
+            "reason": str(reason),
+            "user_id": user.pk if user else None,
+            "email": fields["email"],
+            "idp_issuer": fields["idp_issuer"],
+            "assertion_id": fields["assertion_id"],
+            "in_response_to": fields["in_response_to"],
+            "client_ip": client_ip,
+            "is_test": is_test,
+        }
+        logger.error(
+            "%s %s",
+            UNRECORDED_MARKER,
+            json.dumps(unrecorded, sort_keys=True),
+            extra={"marker": UNRECORDED_MARKER, "login_event": unrecorded},
+        )
+        raise
 
 
 def audit_events_for(*, organization: Organization) -> QuerySet[AuditEvent]:

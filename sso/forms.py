@@ -280,6 +280,9 @@ class SignUpForm(forms.Form):
 
 
 class EnforcementForm(forms.Form):
+    # Never the posted value: it is not one of ours.
+    error_messages = {"not_an_owner": "Choose break-glass owners among this organization's owners."}
+
     enforce_sso = forms.BooleanField(
         label="Enforce SSO: people of your trusted domains can only sign in through your IdP",
         required=False,
@@ -294,6 +297,8 @@ class EnforcementForm(forms.Form):
     def __init__(self, *args: Any, owners: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["break_glass"].queryset = owners
+        for code in ("invalid_choice", "invalid_pk_value", "invalid_list"):
+            self.fields["break_glass"].error_messages[code] = self.error_messages["not_an_owner"]
 
 
 class PeopleFilterForm(forms.Form):

@@ -71,6 +71,10 @@ class Reason(models.TextChoices):
         "sso_required",
         "The organization enforces single sign-on and the account is not a break-glass owner.",
     )
+    SERVICE_UNAVAILABLE = (
+        "infrastructure_unavailable",
+        "The shared cache or the database did not answer while checking the response.",
+    )
 
 
 # What the person at the browser is told: enough to act on, nothing an attacker can use.
@@ -103,6 +107,9 @@ USER_MESSAGES = {
     Reason.EMAIL_UNVERIFIED: (
         "Confirm your email address first: open the link we emailed you when you signed up."
     ),
+    Reason.SERVICE_UNAVAILABLE: (
+        "Sign-in is temporarily unavailable on our side. Please try again in a minute."
+    ),
 }
 DEFAULT_USER_MESSAGE = (
     "We could not sign you in with single sign-on. Your administrator can look up what went "
@@ -114,6 +121,7 @@ _STATUS = {
     Reason.PASSWORD_INVALID: HTTPStatus.BAD_REQUEST,
     Reason.PASSWORD_THROTTLED: HTTPStatus.TOO_MANY_REQUESTS,
     Reason.EMAIL_UNVERIFIED: HTTPStatus.BAD_REQUEST,
+    Reason.SERVICE_UNAVAILABLE: HTTPStatus.SERVICE_UNAVAILABLE,
 }
 
 

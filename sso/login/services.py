@@ -10,6 +10,7 @@ same verification and signs nobody in.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 from dataclasses import dataclass
@@ -27,6 +28,12 @@ from saml2.config import SPConfig
 from sso.backends import NAME_ID, SSO_BACKEND, ProfileSaml2Backend, profile_attribute_mapping
 from sso.domains.selectors import profile_for_email, trusted_domains_for_email
 from sso.events import audit_record, login_event_record
+from sso.infrastructure import (
+    CACHE_ERRORS,
+    INFRASTRUCTURE_ERRORS,
+    infrastructure_component,
+    infrastructure_unavailable_log,
+)
 from sso.login import throttling
 from sso.models import (
     AuditAction,
@@ -91,6 +98,16 @@ def sso_login(
         if refusal.reason == Reason.UNSOLICITED_NOT_ALLOWED and profile.is_active:
             return AcsOutcome(reverse("sso:saml2_login", args=[profile.sid]), refusal.event)
         raise
+    except INFRASTRUCTURE_ERRORS as error:
+        # Verifying turns these into a refusal, so signing in failed: the claims are verified.
+        infrastructure_unavailable_log(error=error, where=f"ACS of profile {profile.sid}")
+        request.session.clear()  # signs nobody in without touching a store
+        refusal = LoginRefused(
+            Reason.SERVICE_UNAVAILABLE, component=infrastructure_component(error)
+        )
+        refusal.claims = login.claims
+        refusal.event = _refusal_record(request, profile, refusal)
+        raise refusal from None
     except Exception:
         # The one last-resort catch at the ACS boundary: whatever failed, nobody is signed in.
         logger.exception("Unexpected error in the ACS of profile %s", profile.sid)
@@ -230,13 +247,10 @@ def _refusal_record(request: HttpRequest, profile: SSOProfile, refusal: LoginRef
     profile, further refusals are counted on the last event recorded instead of adding rows."""
     client = throttling.client_ip(request)
     flood_key = f"sso:refusals:{profile.pk}:{client}"
-    cache.add(flood_key, 0, 60)
     try:
-        count = cache.incr(flood_key)
-    except ValueError:  # expired between add and incr
-        count = 1
-    flooding = count > settings.SSO_REFUSAL_EVENTS_PER_MINUTE
-    last = cache.get(flood_key + ":last") if flooding else None
+        last = cache.get(flood_key + ":last") if _refusals_counted(flood_key) else None
+    except CACHE_ERRORS:
+        last = None  # without the cache, every refusal is recorded
     if last and LoginEvent.objects.filter(pk=last).update(repeats=F("repeats") + 1):
         logger.info(
             "SSO login refused again: profile=%s reason=%s folded into event=%s",
@@ -256,11 +270,22 @@ def _refusal_record(request: HttpRequest, profile: SSOProfile, refusal: LoginRef
         client_ip=client,
         detail=refusal.detail,
     )
-    cache.set(flood_key + ":last", event.pk, 60)
+    with contextlib.suppress(*CACHE_ERRORS):
+        cache.set(flood_key + ":last", event.pk, 60)
     logger.info(
         "SSO login refused: profile=%s reason=%s event=%s", profile.sid, refusal.reason, event.pk
     )
     return event
+
+
+def _refusals_counted(flood_key: str) -> bool:
+    """Count one more refusal under `flood_key`; True past SSO_REFUSAL_EVENTS_PER_MINUTE."""
+    cache.add(flood_key, 0, 60)
+    try:
+        count = cache.incr(flood_key)
+    except ValueError:  # expired between add and incr
+        count = 1
+    return count > settings.SSO_REFUSAL_EVENTS_PER_MINUTE
 
 
 def _redirect_target(login: VerifiedLogin, posted_relay_state: str) -> str:

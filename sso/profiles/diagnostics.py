@@ -116,6 +116,10 @@ FIXES: dict[str, str] = {
         "Your organization enforces SSO, so {email} must sign in through your IdP; only "
         "break-glass owners keep password sign-in (Organization page)."
     ),
+    Reason.SERVICE_UNAVAILABLE: (
+        "Our shared cache or database did not answer; nothing needs changing in your IdP. "
+        "Try again in a minute."
+    ),
 }
 
 

@@ -32,6 +32,11 @@ from saml2.sigver import MissingKey, SignatureError
 from saml2.validate import ResponseLifetimeExceed, ToEarly
 
 from sso.crypto import fingerprint_of
+from sso.infrastructure import (
+    INFRASTRUCTURE_ERRORS,
+    infrastructure_component,
+    infrastructure_unavailable_log,
+)
 from sso.models import SSOProfile
 from sso.reasons import LoginRefused, Reason
 from sso.saml.config import saml_client_for, sp_acs_url, sp_entity_id
@@ -222,6 +227,18 @@ def verify_response(
             test=test,
             now=now,
         )
+    except INFRASTRUCTURE_ERRORS as error:
+        # Redis or the database failed once the claims were read: the event keeps them.
+        infrastructure_unavailable_log(error=error, where=f"ACS of profile {profile.sid}")
+        unavailable = LoginRefused(
+            Reason.SERVICE_UNAVAILABLE, component=infrastructure_component(error)
+        )
+        unavailable.claims = {
+            "issuer": facts.issuer,
+            "assertion_id": facts.assertion_id,
+            "in_response_to": facts.in_response_to,
+        }
+        raise unavailable from error
     except LoginRefused as refusal:
         refusal.claims = {
             "issuer": facts.issuer,

@@ -23,6 +23,7 @@ from sso.organizations.selectors import email_verification_for_token
 from sso.organizations.services import organization_signup
 from sso.reasons import LoginRefused, Reason
 from sso.validators import same_origin_path
+from sso.views.headers import to_any_idp
 
 SESSION_EMAIL_KEY = "login_email"
 # Set only after the right password of an unverified account: who may ask for a new link.
@@ -42,7 +43,7 @@ def _with_next(url: str, next_path: str) -> str:
     return f"{url}?{urlencode({'next': next_path})}" if next_path else url
 
 
-@method_decorator(never_cache, name="dispatch")
+@method_decorator([never_cache, to_any_idp], name="dispatch")
 class EmailStepView(View):
     """Log In, step 1. The answer never reveals whether an account exists."""
 
@@ -113,7 +114,9 @@ class PasswordStepView(View):
         return render(self.request, self.template_name, context, status=status)
 
 
-@method_decorator([never_cache, sensitive_post_parameters("password")], name="dispatch")
+@method_decorator(
+    [never_cache, sensitive_post_parameters("password"), to_any_idp], name="dispatch"
+)
 class SignUpView(View):
     def get(self, request: HttpRequest) -> HttpResponse:
         return render(request, "sso/login/signup.html", {"form": SignUpForm()})

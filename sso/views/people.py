@@ -35,6 +35,7 @@ from sso.organizations.services import (
     membership_remove,
 )
 from sso.views.access import OrganizationAdminMixin
+from sso.views.headers import to_idp
 from sso.views.wizard import enforcement_form
 
 PAGE_SIZE = 50
@@ -253,4 +254,5 @@ class InvitationAcceptView(View):
             "existing": existing,
             "sign_in_url": self._sign_in_url(),
         }
-        return render(self.request, self.template_name, context, status=status)
+        response = render(self.request, self.template_name, context, status=status)
+        return to_idp(response, sso_url=self.profile.idp_sso_url) if self.profile else response

@@ -39,6 +39,7 @@ from sso.saml.authn import authn_request_url
 from sso.saml.config import sp_acs_url, sp_entity_id
 from sso.saml.pending import browser_token, set_browser_cookie
 from sso.views.access import OrganizationAdminMixin
+from sso.views.headers import to_idp
 
 STEPS = [
     ("sp-metadata", "1", "SP metadata"),
@@ -252,7 +253,8 @@ class TestStepView(WizardMixin, View):
         context = self.wizard_context(profile, "test")
         context["activate_form"] = ActivateForm()
         context["last_test"] = connection_test_last(profile=profile)
-        return render(request, "sso/wizard/test.html", context)
+        response = render(request, "sso/wizard/test.html", context)
+        return to_idp(response, sso_url=profile.idp_sso_url)
 
     def post(self, request: HttpRequest, sid: str) -> HttpResponse:
         profile = self.get_profile(sid)
@@ -354,7 +356,8 @@ class ProfileActivateView(WizardMixin, View):
                 return redirect("sso:admin_sso")
         context = self.wizard_context(profile, "test")
         context["activate_form"] = form
-        return render(request, "sso/wizard/test.html", context, status=400)
+        response = render(request, "sso/wizard/test.html", context, status=400)
+        return to_idp(response, sso_url=profile.idp_sso_url)
 
 
 class ProfileDisableView(WizardMixin, View):
