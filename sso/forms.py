@@ -90,6 +90,12 @@ def _read_upload(upload: Any, *, limit: int = MAX_UPLOAD_BYTES) -> bytes:
     return upload.read(limit + 1)
 
 
+class DomainCheckForm(forms.Form):
+    """Which trusted domain to check; Django's CharField refuses NUL bytes and overlong text."""
+
+    domain = forms.CharField(max_length=255)
+
+
 class IdPSettingsForm(forms.Form):
     """The IdP side of a profile, typed by hand or filled from pasted IdP metadata.
 
