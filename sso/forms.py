@@ -13,8 +13,11 @@ from sso.models import IdPKind, Role, SignInMethod, User
 from sso.organizations.selectors import user_get_by_email
 from sso.saml.metadata import parse_idp_metadata
 from sso.validators import (
+    CERTIFICATE_MAX_LENGTH,
+    MAX_UPLOAD_BYTES,
     CertificateInfo,
     certificate_text_from_upload,
+    error,
     normalize_domain_pattern,
     parse_certificate,
     validate_https_url,
@@ -81,9 +84,15 @@ class DomainListField(forms.Field):
         return domains
 
 
-def _read_upload(upload: Any) -> bytes:
+def _read_upload(upload: Any, *, limit: int = MAX_UPLOAD_BYTES) -> bytes:
     validate_upload_size(upload.size)
-    return upload.read()
+    return upload.read(limit + 1)
+
+
+class DomainCheckForm(forms.Form):
+    """Which trusted domain to check; Django's CharField refuses NUL bytes and overlong text."""
+
+    domain = forms.CharField(max_length=255)
 
 
 class IdPSettingsForm(forms.Form):
@@ -156,7 +165,11 @@ class IdPSettingsForm(forms.Form):
 
     def clean_certificate_file(self) -> str:
         upload = self.cleaned_data.get("certificate_file")
-        return certificate_text_from_upload(_read_upload(upload)) if upload else ""
+        if not upload:
+            return ""
+        if upload.size > CERTIFICATE_MAX_LENGTH:
+            raise error("certificate_too_large")
+        return certificate_text_from_upload(_read_upload(upload, limit=CERTIFICATE_MAX_LENGTH))
 
     def clean_additional_certificate(self) -> CertificateInfo | None:
         text = self.cleaned_data["additional_certificate"]
@@ -170,7 +183,9 @@ class IdPSettingsForm(forms.Form):
         cleaned = super().clean()
         text = cleaned.get("certificate_file") or cleaned.get("certificate") or ""
         certificates: list[CertificateInfo] = []
-        if text.strip() or not self.has_certificate:
+        # A refused upload already says what is wrong beside its field; "required" would be noise.
+        upload_refused = "certificate_file" in self.errors
+        if not upload_refused and (text.strip() or not self.has_certificate):
             try:
                 certificates.append(parse_certificate(text))
             except ValidationError as exc:

@@ -1,13 +1,32 @@
 from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
-from django.urls import path, reverse_lazy
+from django.urls import path, register_converter, reverse_lazy
 
 from sso.views import acs, console, domains, login, people, saml, wizard
 
+
+class ProfileSidConverter:
+    """A profile's public id (models.new_profile_sid, the profile_sid_format constraint).
+
+    Anything else cannot name a profile: it is a 404 before any view runs or any query is made
+    (a NUL byte in a query is a database error on PostgreSQL).
+    """
+
+    regex = "JI[0-9a-f]{32}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(ProfileSidConverter, "sid")
+
 app_name = "sso"
 
-PROFILE = "admin-center/sso/<str:sid>/"
+PROFILE = "admin-center/sso/<sid:sid>/"
 
 urlpatterns = [
     path("login/", login.EmailStepView.as_view(), name="login"),
@@ -53,9 +72,9 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("console/", console.console, name="console"),
-    path("sso/saml2/<str:sid>/metadata/", saml.MetadataView.as_view(), name="saml2_metadata"),
-    path("sso/saml2/<str:sid>/login/", saml.LoginView.as_view(), name="saml2_login"),
-    path("sso/saml2/<str:sid>/acs/", acs.AssertionConsumerServiceView.as_view(), name="saml2_acs"),
+    path("sso/saml2/<sid:sid>/metadata/", saml.MetadataView.as_view(), name="saml2_metadata"),
+    path("sso/saml2/<sid:sid>/login/", saml.LoginView.as_view(), name="saml2_login"),
+    path("sso/saml2/<sid:sid>/acs/", acs.AssertionConsumerServiceView.as_view(), name="saml2_acs"),
     # Admin Center
     path("admin-center/", wizard.admin_center_home, name="admin_center"),
     path("admin-center/sso/", wizard.SingleSignOnView.as_view(), name="admin_sso"),

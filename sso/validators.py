@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import re
+import string
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -22,6 +23,10 @@ from publicsuffixlist import PublicSuffixList
 
 ISSUER_MAX_LENGTH = 1024
 MAX_UPLOAD_BYTES = 256 * 1024
+# A PEM certificate is 1-3 kB (8 kB with a long SAN list); nothing longer is read, pasted or
+# uploaded, so a paste can never cost more than a few milliseconds.
+CERTIFICATE_MAX_LENGTH = 32 * 1024
+DOMAIN_MAX_LENGTH = 253
 
 MESSAGES = {
     "issuer_required": "Enter the IdP's Issuer ID/URL.",
@@ -30,6 +35,10 @@ MESSAGES = {
     "url_not_https": "The URL must start with https://.",
     "file_too_large": "This file is too large.",
     "certificate_required": "Paste the IdP's X.509 signing certificate.",
+    "certificate_too_large": (
+        f"This is too long to be one certificate (at most {CERTIFICATE_MAX_LENGTH // 1024} kB); "
+        "paste only the IdP's signing certificate."
+    ),
     "certificate_private_key": (
         "This is a private key. Never share it: paste the IdP's public certificate instead "
         "(it begins with -----BEGIN CERTIFICATE-----)."
@@ -49,6 +58,7 @@ MESSAGES = {
     ),
     "certificate_not_yet_valid": "This certificate is not valid until %(date)s.",
     "domain_invalid": "Enter a domain such as example.com or *.example.com.",
+    "domain_too_long": f"A domain can be at most {DOMAIN_MAX_LENGTH} characters long.",
     "domain_wildcard_position": (
         "A wildcard is only allowed as the first label, as in *.example.com."
     ),
@@ -62,7 +72,10 @@ MESSAGES = {
     ),
 }
 
-_PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.DOTALL)
+_PEM_BEGIN = "-----BEGIN "
+_PEM_END = "-----END "
+_PEM_DASHES = "-----"
+_PEM_LABEL_CHARACTERS = frozenset(string.ascii_uppercase + string.digits + " ")
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _LOOPBACK_HOSTS = {"localhost"}
 
@@ -119,12 +132,60 @@ class CertificateInfo:
     not_after: dt.datetime
 
 
+def _pem_label(text: str, start: int) -> tuple[str, int] | None:
+    """The label of a PEM marker whose label starts at `start`, and the index after its dashes."""
+    end = start
+    while end < len(text) and text[end] in _PEM_LABEL_CHARACTERS:
+        end += 1
+    if end == start or not text.startswith(_PEM_DASHES, end):
+        return None
+    return text[start:end], end + len(_PEM_DASHES)
+
+
+def pem_blocks(text: str) -> list[tuple[str, str]]:
+    """Every `-----BEGIN X-----body-----END X-----` block in the text, as (X, body), in order.
+
+    Each block ends at the first END marker of its own label; text between blocks, and markers
+    inside a block, are skipped. One pass over the text, whatever it holds (a regular
+    expression with a back-reference took quadratic time on markers without an end).
+    """
+    ends: dict[str, list[int]] = {}
+    position = text.find(_PEM_END)
+    while position != -1:
+        label = _pem_label(text, position + len(_PEM_END))
+        if label is not None:
+            ends.setdefault(label[0], []).append(position)
+        position = text.find(_PEM_END, position + 1)
+    # The END markers of each label not yet behind the scan, which only moves forward.
+    next_end = dict.fromkeys(ends, 0)
+    blocks: list[tuple[str, str]] = []
+    position = text.find(_PEM_BEGIN)
+    while position != -1:
+        label = _pem_label(text, position + len(_PEM_BEGIN))
+        if label is not None and label[0] in ends:
+            kind, body_start = label
+            candidates, index = ends[kind], next_end[kind]
+            while index < len(candidates) and candidates[index] < body_start:
+                index += 1
+            next_end[kind] = index
+            if index < len(candidates):
+                body_end = candidates[index]
+                blocks.append((kind, text[body_start:body_end]))
+                after = body_end + len(_PEM_END) + len(kind) + len(_PEM_DASHES)
+                position = text.find(_PEM_BEGIN, after)
+                continue
+        position = text.find(_PEM_BEGIN, position + 1)
+    return blocks
+
+
 def parse_certificate(value: str, *, now: dt.datetime | None = None) -> CertificateInfo:
     """Parse exactly one PEM X.509 certificate that is valid now."""
+    if len(value or "") > CERTIFICATE_MAX_LENGTH:
+        raise error("certificate_too_large")
     text = (value or "").strip()
     if not text:
         raise error("certificate_required")
-    blocks = _PEM_BLOCK.findall(text)
+    blocks = pem_blocks(text)
     kinds = {kind for kind, _ in blocks}
     if any("PRIVATE KEY" in kind for kind in kinds) or "PRIVATE KEY-----" in text:
         raise error("certificate_private_key")
@@ -160,6 +221,8 @@ def parse_certificate(value: str, *, now: dt.datetime | None = None) -> Certific
 
 def certificate_text_from_upload(data: bytes) -> str:
     """PEM text from an uploaded .pem/.crt (text) or .cer (often binary DER) file."""
+    if len(data) > CERTIFICATE_MAX_LENGTH:
+        raise error("certificate_too_large")
     if b"-----BEGIN" in data:
         try:
             return data.decode("ascii")
@@ -195,6 +258,8 @@ def normalize_domain_pattern(value: str) -> str:
         ascii_host = host.encode("idna").decode("ascii")
     except UnicodeError:
         raise error("domain_invalid") from None
+    if len(ascii_host) > DOMAIN_MAX_LENGTH:
+        raise error("domain_too_long")
     labels = ascii_host.split(".")
     if not all(_LABEL.match(label) for label in labels) or labels[-1].isdigit():
         raise error("domain_invalid")

@@ -9,6 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from sso.models import AuditEvent, Membership, ProfileStatus, SSOProfile, VerificationState
+from sso.validators import CERTIFICATE_MAX_LENGTH
 from tests.factories import OrganizationFactory, SSOProfileFactory
 
 pytestmark = pytest.mark.django_db
@@ -122,3 +123,13 @@ def test_seed_demo_prints_the_address_it_is_served_at(settings, tmp_path):
     output = StringIO()
     call_command("seed_demo", "--url", "http://0.0.0.0:9000/", stdout=output)
     assert "Log in at http://0.0.0.0:9000/login/" in output.getvalue()
+
+
+def test_create_certificate_file_too_large_refused_and_nothing_created(cert_file, certificate_pem):
+    OrganizationFactory(slug="acme")
+    cert_file.write_text(certificate_pem + "#" * CERTIFICATE_MAX_LENGTH)
+
+    with pytest.raises(CommandError, match="--cert-file: This is too long to be one certificate"):
+        run(*create_args(cert_file))
+
+    assert not SSOProfile.objects.exists()

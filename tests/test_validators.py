@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import random
+import re
+import time
+
 import pytest
 from django.core.exceptions import ValidationError
 
 from sso.validators import (
+    CERTIFICATE_MAX_LENGTH,
+    DOMAIN_MAX_LENGTH,
     email_domain,
     normalize_domain_pattern,
     parse_certificate,
+    pem_blocks,
     same_origin_path,
     validate_https_url,
     validate_issuer,
@@ -99,6 +106,68 @@ def test_certificate_expired_refused():
     assert "expired on" in caught.value.messages[0]
 
 
+def test_certificate_longer_than_cap_refused_unread(idp_keys):
+    pem = idp_keys.certificate_pem
+    padded = pem + " " * (CERTIFICATE_MAX_LENGTH - len(pem))
+    assert parse_certificate(padded).subject == "CN=Test IdP"
+    assert code_of(parse_certificate, padded + " ") == "certificate_too_large"
+    assert code_of(parse_certificate, "-----BEGIN A-----" * 4000) == "certificate_too_large"
+
+
+def test_pem_blocks_unterminated_markers_take_linear_time():
+    # 200 kB of BEGIN markers that never end: the back-referencing regex took ~25 s here.
+    text = "-----BEGIN CERTIFICATE-----MIIB" * 6500
+    started = time.perf_counter()
+    assert pem_blocks(text) == []
+    assert time.perf_counter() - started < 2
+
+
+# What the parser must keep answering: the regular expression it replaced, on small texts.
+_REFERENCE = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.DOTALL)
+_PIECES = [
+    "-----BEGIN CERTIFICATE-----",
+    "-----END CERTIFICATE-----",
+    "-----BEGIN PRIVATE KEY-----",
+    "-----END PRIVATE KEY-----",
+    "-----BEGIN CERTIFICATE REQUEST-----",
+    "-----END CERTIFICATE REQUEST-----",
+    "-----BEGIN ",
+    "-----END ",
+    "-----",
+    "-",
+    "BEGIN",
+    "CERTIFICATE",
+    " ",
+    "\n",
+    "MIIB",
+    "a-b",
+]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "-----BEGIN CERTIFICATE-----MIIB-----END CERTIFICATE-----",
+        "-----BEGIN CERTIFICATE----------END CERTIFICATE-----",
+        "------BEGIN CERTIFICATE-----x-----END CERTIFICATE------",
+        "-----BEGIN X-----a-----BEGIN Y-----b-----END X-----c-----END Y-----",
+        "-----BEGIN X-----a-----END Y----------BEGIN Y-----b-----END Y-----",
+        "-----BEGIN CERT-----a-----END CERTIFICATE-----b-----END CERT-----",
+        "-----BEGIN a-----x-----END a-----",
+        "-----BEGIN -----x-----END -----",
+    ],
+)
+def test_pem_blocks_match_the_regex_they_replace(text):
+    assert pem_blocks(text) == _REFERENCE.findall(text)
+
+
+def test_pem_blocks_match_the_regex_they_replace_on_random_texts():
+    generator = random.Random(20)
+    for _ in range(3000):
+        text = "".join(generator.choices(_PIECES, k=generator.randint(0, 14)))
+        assert pem_blocks(text) == _REFERENCE.findall(text), text
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -136,6 +205,18 @@ def test_domain_pattern_normalized(text, expected):
 )
 def test_domain_pattern_refused(text, code):
     assert code_of(normalize_domain_pattern, text) == code
+
+
+def test_domain_pattern_total_length_bounded():
+    labels = ["a" * 63, "b" * 63, "c" * 63]
+    longest = ".".join([*labels, "d" * (DOMAIN_MAX_LENGTH - 3 * 64 - 5), "test"])
+    assert len(longest) == DOMAIN_MAX_LENGTH
+    assert normalize_domain_pattern(longest) == longest
+    assert normalize_domain_pattern(f"*.{longest}.") == f"*.{longest}"
+    assert code_of(normalize_domain_pattern, "e." + longest) == "domain_too_long"
+    assert code_of(normalize_domain_pattern, ".".join(["a" * 63] * 4) + ".test") == (
+        "domain_too_long"
+    )
 
 
 def test_email_domain():

@@ -13,7 +13,7 @@ from saml2.metadata import do_key_descriptor, entity_descriptor
 from sso.crypto import certificate_body
 from sso.models import SSOProfile
 from sso.saml.config import sp_config_for
-from sso.saml.facts import SAFE_PARSER
+from sso.saml.facts import SAFE_PARSER, shape_problem
 
 MD = "urn:oasis:names:tc:SAML:2.0:metadata"
 DS = "http://www.w3.org/2000/09/xmldsig#"
@@ -25,6 +25,10 @@ MESSAGES = {
     "metadata_too_large": "This file is too large to be SAML metadata.",
     "metadata_doctype": "Metadata with a DOCTYPE is not accepted; export it from your IdP again.",
     "metadata_not_xml": "This is not XML. Paste the IdP's SAML metadata (it starts with <).",
+    "metadata_too_complex": (
+        "This XML is too complex to be one IdP's metadata (%(problem)s); export the metadata "
+        "of this one application from your IdP."
+    ),
     "metadata_not_saml": "This XML is not SAML metadata (no EntityDescriptor).",
     "metadata_no_idp": (
         "This metadata describes no identity provider (no IDPSSODescriptor). "
@@ -87,6 +91,12 @@ def parse_idp_metadata(xml: bytes | str) -> IdPMetadata:
         root = etree.fromstring(data, SAFE_PARSER)
     except etree.XMLSyntaxError:
         raise field_error("metadata_not_xml") from None
+    if problem := shape_problem(root):
+        raise ValidationError(
+            MESSAGES["metadata_too_complex"],
+            code="metadata_too_complex",
+            params={"problem": problem},
+        )
     if root.tag == f"{{{MD}}}EntityDescriptor":
         entities = [root]
     elif root.tag == f"{{{MD}}}EntitiesDescriptor":

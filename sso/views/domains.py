@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.decorators import method_decorator
@@ -12,6 +13,7 @@ from django.views.decorators.cache import never_cache
 from sso.domains import proof
 from sso.domains.selectors import domains_for_organization
 from sso.domains.services import domain_check
+from sso.forms import DomainCheckForm
 from sso.views.access import OrganizationAdminMixin
 
 RESULT_MESSAGES = {
@@ -45,9 +47,12 @@ class DomainsView(OrganizationAdminMixin, View):
         return render(request, "sso/admin_center/domains.html", self.admin_context(rows=rows))
 
     def post(self, request: HttpRequest) -> HttpResponse:
+        form = DomainCheckForm(request.POST)
+        if not form.is_valid():
+            raise BadRequest("The domain to check is not a domain name.")
         domain = get_object_or_404(
             domains_for_organization(organization=self.organization),
-            domain=request.POST.get("domain", ""),
+            domain=form.cleaned_data["domain"],
         )
         check = domain_check(domain=domain, actor=request.user)
         level, text = RESULT_MESSAGES[check.proof]

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from sso.crypto import certificate_body
 from sso.models import AuditAction, AuditEvent, ProfileStatus, Role, SSOProfile
+from sso.validators import CERTIFICATE_MAX_LENGTH
 from tests.factories import (
     ActiveProfileFactory,
     IdPCertificateFactory,
@@ -290,6 +291,31 @@ def test_idp_metadata_import_errors(admin_client, draft, xml, message):
     assert response.status_code == HTTPStatus.BAD_REQUEST
     assert message in response.content.decode()
     assert "metadata_xml" in response.context["import_form"].errors
+
+
+@pytest.mark.parametrize("field", ["certificate", "certificate_file", "additional_certificate"])
+def test_certificate_too_large_refused_beside_field_and_nothing_saved(
+    admin_client, draft, certificate_pem, field
+):
+    # A valid certificate padded past the cap: refused for its size, not parsed.
+    padded = certificate_pem + "#" * CERTIFICATE_MAX_LENGTH
+    if field == "certificate_file":
+        value = SimpleUploadedFile("idp.pem", padded.encode())
+        data = settings_data(certificate_pem, certificate="", certificate_file=value)
+    else:
+        data = settings_data(certificate_pem, **{field: padded})
+    url = reverse("sso:wizard_idp_metadata", args=[draft.sid])
+
+    response = admin_client.post(url, data)
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    errors = response.context["form"].errors.as_data()
+    assert [error.code for error in errors[field]] == ["certificate_too_large"]
+    assert list(errors) == [field]
+    assert "This is too long to be one certificate" in response.content.decode()
+    draft.refresh_from_db()
+    assert (draft.status, draft.idp_issuer) == (ProfileStatus.DRAFT, "")
+    assert not draft.certificates.exists() and not draft.domains.exists()
 
 
 def test_certificate_upload_der_cer_file(admin_client, draft, certificate_pem):

@@ -22,6 +22,7 @@ from sso.profiles.services import (
     profile_delete,
 )
 from sso.saml.config import sp_acs_url, sp_entity_id
+from sso.validators import CERTIFICATE_MAX_LENGTH, MESSAGES
 
 
 def _describe(profile: SSOProfile) -> dict[str, Any]:
@@ -125,7 +126,13 @@ class Command(BaseCommand):
         except Organization.DoesNotExist:
             raise CommandError(f"No organization with slug {options['org']!r}.") from None
         try:
-            certificate_text = options["cert_file"].read_text()
+            with options["cert_file"].open("rb") as file:
+                # One byte more than a certificate may hold: enough to refuse, never a whole
+                # device or log file.
+                data = file.read(CERTIFICATE_MAX_LENGTH + 1)
+            if len(data) > CERTIFICATE_MAX_LENGTH:
+                raise CommandError(f"--cert-file: {MESSAGES['certificate_too_large']}")
+            certificate_text = data.decode()
         except (OSError, UnicodeDecodeError) as exc:
             raise CommandError(
                 f"--cert-file: cannot read the file ({exc.__class__.__name__})."
