@@ -19,6 +19,7 @@ from sso.organizations.services import (
     membership_record_sign_in,
     user_create,
 )
+from sso.profiles.presets import preset_for
 from sso.reasons import LoginRefused, Reason
 from sso.validators import normalize_idp_email
 
@@ -26,24 +27,6 @@ logger = logging.getLogger(__name__)
 
 SSO_BACKEND = "sso.backends.ProfileSaml2Backend"  # as AUTHENTICATION_BACKENDS names it
 NAME_ID = "saml:NameID"  # the verified NameID, handed to djangosaml2 as one more attribute
-
-FIRST_NAME_ATTRIBUTES = (
-    "givenName",
-    "given_name",
-    "first_name",
-    "firstName",
-    "urn:oid:2.5.4.42",
-    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname",
-)
-LAST_NAME_ATTRIBUTES = (
-    "sn",
-    "surname",
-    "last_name",
-    "lastName",
-    "urn:oid:2.5.4.4",
-    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname",
-)
-
 
 def profile_attribute_mapping(profile: SSOProfile) -> dict[str, tuple[str, ...]]:
     """Which SAML attribute fills which account field, in djangosaml2's form.
@@ -97,11 +80,20 @@ class ProfileSaml2Backend(Saml2Backend):
         )
 
     def clean_attributes(self, attributes: dict, idp_entityid: str, **kwargs: Any) -> dict:
-        """The verified NameID under its own key, and the names from the first claim sent."""
+        """The verified NameID under its own key, and the names from the first claim sent
+        (the profile's own claim name, else its preset's usual ones)."""
+        profile = self.profile
+        preset = preset_for(profile.idp_kind)
+        first_names = (profile.first_name_attribute,) if profile.first_name_attribute else (
+            preset.first_name_claims
+        )
+        last_names = (profile.last_name_attribute,) if profile.last_name_attribute else (
+            preset.last_name_claims
+        )
         return {
             NAME_ID: attributes.get(NAME_ID, []),
-            "first_name": [_first_value(attributes, FIRST_NAME_ATTRIBUTES)],
-            "last_name": [_first_value(attributes, LAST_NAME_ATTRIBUTES)],
+            "first_name": [_first_value(attributes, first_names)],
+            "last_name": [_first_value(attributes, last_names)],
         }
 
     def clean_user_main_attribute(self, main_attribute: Any) -> str:

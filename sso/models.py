@@ -166,7 +166,19 @@ class IdPKind(models.TextChoices):
     ADFS = "adfs", "ADFS"
     CITRIX = "citrix", "Citrix NetScaler"
     JUMPCLOUD = "jumpcloud", "JumpCloud"
+    AUTH0 = "auth0", "Auth0"
+    KEYCLOAK = "keycloak", "Keycloak"
+    SHIBBOLETH = "shibboleth", "Shibboleth"
+    SIMPLESAMLPHP = "simplesamlphp", "SimpleSAMLphp"
     OTHER = "other", "Other/Generic SAML 2.0"
+
+
+class SignaturePolicy(models.TextChoices):
+    """Which of the Response and the Assertion must carry a valid signature; never neither."""
+
+    BOTH = "both", "Response and Assertion signed"
+    ASSERTION = "assertion", "Assertion signed (the Response may be)"
+    RESPONSE = "response", "Response signed, holding its one Assertion (the Assertion may be)"
 
 
 class ProfileStatus(models.TextChoices):
@@ -199,6 +211,15 @@ class SSOProfile(models.Model):
     allow_idp_initiated = models.BooleanField("allow IdP-initiated login", default=False)
     jit_provisioning = models.BooleanField("create users on first login", default=True)
     jit_role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    signature_policy = models.CharField(
+        max_length=10, choices=SignaturePolicy.choices, default=SignaturePolicy.BOTH
+    )
+    # Where a login's claims come from: "" is the NameID (for the email, when it is of format
+    # emailAddress) or the preset's usual claim names (for the others).
+    email_attribute = models.CharField(max_length=256, blank=True)
+    first_name_attribute = models.CharField(max_length=256, blank=True)
+    last_name_attribute = models.CharField(max_length=256, blank=True)
+    groups_attribute = models.CharField(max_length=256, blank=True)
     status = models.CharField(
         max_length=12, choices=ProfileStatus.choices, default=ProfileStatus.DRAFT
     )
@@ -358,6 +379,32 @@ class TrustedDomain(models.Model):
 class LoginOutcome(models.TextChoices):
     SUCCESS = "success", "Success"
     FAILURE = "failure", "Failure"
+
+
+class SubjectLink(models.Model):
+    """The IdP's stable subject (a persistent or unspecified NameID) of a profile, bound to the
+    account it signed in first: the account stays the same when the person's email changes at
+    the IdP, and a new person given an old email does not inherit it. Transient NameIDs are
+    never linked."""
+
+    profile = models.ForeignKey(SSOProfile, on_delete=models.CASCADE, related_name="subjects")
+    name_id_format = models.CharField(max_length=256)
+    name_id = models.CharField(max_length=512)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sso_subjects"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["profile", "name_id_format", "name_id"], name="subject_link_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name_id} ({self.profile_id}) -> {self.user_id}"
 
 
 class UsedAssertion(models.Model):

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from sso.models import LoginEvent, SSOProfile
-from sso.profiles.idp_guides import guide_for
+from sso.profiles.presets import preset_for
 from sso.reasons import Reason
 from sso.saml.config import sp_acs_url, sp_entity_id
 
@@ -153,7 +153,7 @@ def _signature_fix(detail: dict[str, Any]) -> str:
 def fix_for(event: LoginEvent, profile: SSOProfile) -> str:
     """The advice for this event's reason, with its values and the IdP's own field names."""
     template = FIXES.get(event.reason, FIXES[Reason.INTERNAL_ERROR])
-    guide = guide_for(profile.idp_kind)
+    guide = preset_for(profile.idp_kind)
     values = _Values({key: _text(value) for key, value in event.detail.items()})
     values.update(
         signing_field=guide.signing_field,

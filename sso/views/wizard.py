@@ -20,7 +20,7 @@ from sso.models import IdPKind, Organization, ProfileStatus, SSOProfile
 from sso.organizations.selectors import owners_of
 from sso.organizations.services import organization_set_sso_enforcement
 from sso.profiles.diagnostics import detail_rows, fix_for
-from sso.profiles.idp_guides import guide_for
+from sso.profiles.presets import preset_for
 from sso.profiles.selectors import (
     CERTIFICATE_USE_DAYS,
     certificates_last_used,
@@ -127,7 +127,7 @@ class ConfigureIdPStepView(WizardMixin, View):
             {
                 "idp_kind": kind,
                 "idp_kinds": IdPKind.choices,
-                "guide": guide_for(kind),
+                "guide": preset_for(kind),
                 "idp_kind_label": IdPKind(kind).label,
             }
         )

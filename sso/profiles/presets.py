@@ -1,14 +1,46 @@
-"""What each IdP vendor calls the fields an admin sets in steps 2 and 3 of the wizard."""
+"""IdP presets: what we know of each IdP kind. Its own names for every field and switch the
+wizard's instructions and every fix text use, where it puts signatures by default and at best,
+its claim names, its NameID behaviour, how it takes a login hint, its time-window quirks."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sso.models import IdPKind
+from sso.models import IdPKind, SignaturePolicy
+
+# The claim names IdPs commonly use, in the order they are tried when a profile names none.
+EMAIL_CLAIMS = (
+    "email",
+    "mail",
+    "emailAddress",
+    "urn:oid:0.9.2342.19200300.100.1.3",
+    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
+)
+FIRST_NAME_CLAIMS = (
+    "givenName",
+    "given_name",
+    "first_name",
+    "firstName",
+    "urn:oid:2.5.4.42",
+    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/givenname",
+)
+LAST_NAME_CLAIMS = (
+    "sn",
+    "surname",
+    "last_name",
+    "lastName",
+    "urn:oid:2.5.4.4",
+    "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname",
+)
+GROUPS_CLAIMS = (
+    "groups",
+    "memberOf",
+    "http://schemas.microsoft.com/ws/2008/06/identity/claims/groups",
+)
 
 
 @dataclass(frozen=True)
-class IdPGuide:
+class Preset:
     create_app: str
     audience_field: str
     acs_field: str
@@ -17,9 +49,20 @@ class IdPGuide:
     signing_field: str
     encryption_field: str
     metadata_hint: str
+    # The strictest signature policy this IdP reaches at its usual settings with at most the
+    # changes its guide asks for, and why, in one sentence the wizard shows.
+    default_policy: str = SignaturePolicy.BOTH
+    policy_reason: str = "Sign both the Response and the Assertion: the safest setting."
+    email_claims: tuple[str, ...] = EMAIL_CLAIMS
+    first_name_claims: tuple[str, ...] = FIRST_NAME_CLAIMS
+    last_name_claims: tuple[str, ...] = LAST_NAME_CLAIMS
+    groups_claims: tuple[str, ...] = GROUPS_CLAIMS
+    # The query parameter of the SSO URL that carries the typed email ("" when none).
+    login_hint_parameter: str = ""
 
 
-GENERIC = IdPGuide(
+
+GENERIC = Preset(
     create_app="Create a new SAML application (or app integration) and choose SAML 2.0 as its "
     "sign-in method.",
     audience_field="Audience URI / Entity ID / Identifier",
@@ -32,8 +75,8 @@ GENERIC = IdPGuide(
     "certificate, or download its metadata XML.",
 )
 
-GUIDES: dict[str, IdPGuide] = {
-    IdPKind.OKTA: IdPGuide(
+PRESETS: dict[str, Preset] = {
+    IdPKind.OKTA: Preset(
         create_app="In the Okta Admin Console: Applications → Create App Integration → SAML 2.0.",
         audience_field="Audience URI (SP Entity ID)",
         acs_field="Single sign-on URL (keep 'Use this for Recipient URL and Destination URL' "
@@ -47,7 +90,7 @@ GUIDES: dict[str, IdPGuide] = {
         "Identity Provider Single Sign-On URL, X.509 Certificate (or 'Identity Provider "
         "metadata').",
     ),
-    IdPKind.ENTRA_ID: IdPGuide(
+    IdPKind.ENTRA_ID: Preset(
         create_app="In the Microsoft Entra admin center: Enterprise applications → New "
         "application → Create your own application → Non-gallery; then Single sign-on → SAML.",
         audience_field="Identifier (Entity ID)",
@@ -61,7 +104,7 @@ GUIDES: dict[str, IdPGuide] = {
         metadata_hint="Set up section: Microsoft Entra Identifier, Login URL, and "
         "Certificate (Base64) — or 'Federation Metadata XML'.",
     ),
-    IdPKind.GOOGLE: IdPGuide(
+    IdPKind.GOOGLE: Preset(
         create_app="In the Google Admin console: Apps → Web and mobile apps → Add app → Add "
         "custom SAML app.",
         audience_field="Entity ID",
@@ -73,7 +116,7 @@ GUIDES: dict[str, IdPGuide] = {
         metadata_hint="Google Identity Provider details: SSO URL, Entity ID and Certificate, or "
         "'Download metadata'.",
     ),
-    IdPKind.ONELOGIN: IdPGuide(
+    IdPKind.ONELOGIN: Preset(
         create_app="In OneLogin: Applications → Add App → 'SAML Custom Connector (Advanced)'.",
         audience_field="Audience (EntityID)",
         acs_field="ACS (Consumer) URL and ACS (Consumer) URL Validator",
@@ -84,7 +127,7 @@ GUIDES: dict[str, IdPGuide] = {
         metadata_hint="SSO tab: Issuer URL, SAML 2.0 Endpoint (HTTP), X.509 Certificate, or "
         "More Actions → SAML Metadata.",
     ),
-    IdPKind.PINGFEDERATE: IdPGuide(
+    IdPKind.PINGFEDERATE: Preset(
         create_app="In PingFederate: Applications → SP Connections → Create Connection "
         "(Browser SSO, SAML 2.0).",
         audience_field="Partner's Entity ID (Connection ID)",
@@ -97,7 +140,7 @@ GUIDES: dict[str, IdPGuide] = {
         metadata_hint="System → Protocol Metadata → Metadata Export, or the connection's "
         "signing certificate and the SSO endpoint /idp/SSO.saml2.",
     ),
-    IdPKind.ADFS: IdPGuide(
+    IdPKind.ADFS: Preset(
         create_app="In AD FS Management: Relying Party Trusts → Add Relying Party Trust → "
         "Claims aware → enter data manually (or import this page's SP metadata).",
         audience_field="Relying party trust identifier",
@@ -110,7 +153,7 @@ GUIDES: dict[str, IdPGuide] = {
         encryption_field="Encryption tab: no certificate",
         metadata_hint="https://<your AD FS host>/FederationMetadata/2007-06/FederationMetadata.xml",
     ),
-    IdPKind.CITRIX: IdPGuide(
+    IdPKind.CITRIX: Preset(
         create_app="In Citrix Gateway / NetScaler: Security → AAA → Policies → SAML IDP "
         "profile; or Citrix Secure Private Access → Add an app → SaaS → custom SAML app.",
         audience_field="Audience (Service Provider ID / Issuer Name expected)",
@@ -122,7 +165,7 @@ GUIDES: dict[str, IdPGuide] = {
         metadata_hint="The app's idp_metadata.xml link, or the Issuer Name, Login URL and "
         "signing certificate.",
     ),
-    IdPKind.JUMPCLOUD: IdPGuide(
+    IdPKind.JUMPCLOUD: Preset(
         create_app="In the JumpCloud Admin Portal: SSO Applications → Add New Application → "
         "Custom SAML App.",
         audience_field="SP Entity ID",
@@ -137,5 +180,5 @@ GUIDES: dict[str, IdPGuide] = {
 }
 
 
-def guide_for(kind: str) -> IdPGuide:
-    return GUIDES.get(kind, GENERIC)
+def preset_for(kind: str) -> Preset:
+    return PRESETS.get(kind, GENERIC)
