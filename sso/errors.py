@@ -28,6 +28,10 @@ MESSAGES: dict[str, str] = {
     "not_configured": "Enter the Issuer, single sign-on URL and signing certificate first.",
     # Trusted domains
     "domain_taken": "Domain %(domain)s is already used by another organization.",
+    "domain_on_other_profile": (
+        "Domain %(domain)s is already trusted by another SSO profile of this organization; "
+        "remove it from that profile first."
+    ),
     "domain_verified_elsewhere": (
         "Another organization has already verified this domain; it cannot be verified twice."
     ),

@@ -4,13 +4,30 @@ from __future__ import annotations
 
 import json
 from io import StringIO
+from pathlib import Path
+from string import Template
 
 import pytest
 from django.core.management import CommandError, call_command
 
-from sso.models import AuditEvent, Membership, ProfileStatus, SSOProfile, VerificationState
-from sso.validators import CERTIFICATE_MAX_LENGTH
-from tests.factories import OrganizationFactory, SSOProfileFactory
+from sso.crypto import certificate_body
+from sso.models import (
+    AuditAction,
+    AuditEvent,
+    Membership,
+    ProfileStatus,
+    SSOProfile,
+    TrustedDomain,
+    VerificationState,
+)
+from sso.validators import CERTIFICATE_MAX_LENGTH, parse_certificate
+from tests.factories import (
+    ActiveProfileFactory,
+    OrganizationFactory,
+    SSOProfileFactory,
+    TrustedDomainFactory,
+)
+from tests.fixtures.idp import FIXTURES, KeyPair
 
 pytestmark = pytest.mark.django_db
 
@@ -93,6 +110,16 @@ def test_create_domain_of_other_organization_refused_without_leftovers(cert_file
     assert SSOProfile.objects.count() == 1
 
 
+def test_create_domain_of_another_profile_of_the_organization_is_a_clean_error(cert_file):
+    OrganizationFactory(slug="acme")
+    run(*create_args(cert_file))
+    with pytest.raises(
+        CommandError, match="--domain: Domain acme.test is already trusted by another SSO profile"
+    ):
+        run(*create_args(cert_file, **{"--issuer": "https://idp2.acme.test/saml"}))
+    assert SSOProfile.objects.count() == 1
+
+
 def test_list_show_delete(cert_file):
     profile = SSOProfileFactory(organization__slug="acme", name="Draft one")
     assert profile.sid in run("list")
@@ -133,3 +160,198 @@ def test_create_certificate_file_too_large_refused_and_nothing_created(cert_file
         run(*create_args(cert_file))
 
     assert not SSOProfile.objects.exists()
+
+
+def metadata_file(tmp_path: Path, *certificates: str, sso_url: str = "https://idp.acme.test/sso"):
+    """IdP metadata with `certificates` for signing, the last one also as encryption key."""
+    xml = Template((FIXTURES / "idp_metadata.xml").read_text()).substitute(
+        entity_id="https://idp.acme.test/metadata",
+        sso_url=sso_url,
+        certificate=certificate_body(certificates[0]),
+        encryption_certificate=certificate_body(certificates[-1]),
+    )
+    if len(certificates) > 1:
+        signing = f'<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{certificate_body(certificates[1])}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>'  # noqa: E501
+        xml = xml.replace("<md:NameIDFormat>", signing + "<md:NameIDFormat>", 1)
+    path = tmp_path / "idp-metadata.xml"
+    path.write_text(xml)
+    return path
+
+
+def test_create_from_metadata_file_with_kind_policy_and_email_attribute(tmp_path, certificate_pem):
+    OrganizationFactory(slug="acme")
+    rotation = KeyPair.generate("Next").certificate_pem
+
+    data = json.loads(
+        run(
+            "create",
+            "--org",
+            "acme",
+            "--name",
+            "Keycloak",
+            "--domain",
+            "acme.test",
+            "--metadata-file",
+            str(metadata_file(tmp_path, certificate_pem, rotation)),
+            "--idp-kind",
+            "keycloak",
+            "--signature-policy",
+            "response",
+            "--email-attribute",
+            " email ",
+            "--json",
+        )  # fmt: skip
+    )
+
+    assert (data["idp_issuer"], data["idp_sso_url"]) == (
+        "https://idp.acme.test/metadata",
+        "https://idp.acme.test/sso",
+    )
+    assert (data["idp_kind"], data["signature_policy"], data["email_attribute"]) == (
+        "keycloak",
+        "response",
+        "email",
+    )
+    assert {c["fingerprint_sha256"] for c in data["certificates"]} == {
+        parse_certificate(certificate_pem).fingerprint_sha256,
+        parse_certificate(rotation).fingerprint_sha256,
+    }
+    assert data["status"] == ProfileStatus.CONFIGURED and data["verified_domains"] == []
+
+
+@pytest.mark.parametrize(
+    ("content", "extra", "message"),
+    [
+        ("<html/>", [], "--metadata-file: This XML is not SAML metadata"),
+        ("not xml", [], "--metadata-file: This is not XML"),
+        (None, ["--issuer", "https://x.test/idp"], "--metadata-file: give either"),
+        (None, ["--signature-policy", "none"], "invalid choice: 'none'"),
+    ],
+)
+def test_create_bad_metadata_file_fails_clearly_and_creates_nothing(
+    tmp_path, certificate_pem, content, extra, message
+):
+    OrganizationFactory(slug="acme")
+    path = metadata_file(tmp_path, certificate_pem)
+    if content is not None:
+        path.write_text(content)
+    args = ["create", "--org", "acme", "--name", "X", "--domain", "acme.test"]
+    with pytest.raises(CommandError, match=message):
+        run(*args, "--metadata-file", str(path), *extra)
+    assert not SSOProfile.objects.exists()
+
+
+def test_create_without_metadata_file_needs_issuer_sso_url_and_certificate():
+    OrganizationFactory(slug="acme")
+    with pytest.raises(CommandError, match="--issuer, --cert-file: required without"):
+        run("create", "--org", "acme", "--name", "X", "--domain", "acme.test",
+            "--sso-url", "https://idp.acme.test/sso")  # fmt: skip
+    assert not SSOProfile.objects.exists()
+
+
+def test_update_changes_only_what_is_given_and_audits_it():
+    profile = ActiveProfileFactory(name="Okta", allow_idp_initiated=True)
+    before = {f: getattr(profile, f) for f in ("idp_issuer", "idp_sso_url", "idp_kind")}
+
+    data = json.loads(
+        run(
+            "update",
+            profile.sid,
+            "--name",
+            "Okta EU",
+            "--signature-policy",
+            "assertion",
+            "--email-attribute",
+            "mail",
+            "--json",
+        )  # fmt: skip
+    )
+
+    profile.refresh_from_db()
+    assert (profile.name, profile.signature_policy, profile.email_attribute) == (
+        "Okta EU",
+        "assertion",
+        "mail",
+    )
+    assert {f: getattr(profile, f) for f in before} == before
+    assert profile.allow_idp_initiated and profile.status == ProfileStatus.ACTIVE
+    assert data["domains"] == ["acme.test"] and len(data["certificates"]) == 1
+    changed = AuditEvent.objects.get(profile=profile, action=AuditAction.CHANGED)
+    assert changed.changes == {
+        "name": ["Okta", "Okta EU"],
+        "signature_policy": ["both", "assertion"],
+        "email_attribute": ["", "mail"],
+    }
+
+
+def test_update_signature_policy_sends_a_tested_profile_back_to_configured():
+    profile = ActiveProfileFactory(status=ProfileStatus.TESTED)
+    run("update", profile.sid, "--signature-policy", "response")
+    profile.refresh_from_db()
+    assert (profile.status, profile.signature_policy) == (ProfileStatus.CONFIGURED, "response")
+
+
+def test_update_metadata_file_and_domains(tmp_path, certificate_pem):
+    profile = ActiveProfileFactory(idp_issuer="https://old.acme.test/saml")
+    rotation = KeyPair.generate("Next").certificate_pem
+    path = metadata_file(tmp_path, certificate_pem, rotation, sso_url="https://new.acme.test/sso")
+
+    data = json.loads(
+        run(
+            "update",
+            profile.sid,
+            "--metadata-file",
+            str(path),
+            "--domain",
+            "acme.test",
+            "--domain",
+            "acme.example",
+            "--no-allow-idp-initiated",
+            "--json",
+        )  # fmt: skip
+    )
+
+    assert (data["idp_issuer"], data["idp_sso_url"]) == (
+        "https://idp.acme.test/metadata",
+        "https://new.acme.test/sso",
+    )
+    assert len(data["certificates"]) == 2, "the rotation certificate is added, none twice"
+    assert sorted(data["domains"]) == ["acme.example", "acme.test"]
+    assert data["verified_domains"] == ["acme.test"]
+
+
+def test_update_verified_marks_the_existing_domains_verified_and_audits_it():
+    profile = ActiveProfileFactory(domain__verification_state=VerificationState.UNVERIFIED)
+
+    data = json.loads(run("update", profile.sid, "--verified", "--json"))
+
+    assert data["verified_domains"] == ["acme.test"]
+    event = AuditEvent.objects.get(profile=profile, action=AuditAction.DOMAIN_VERIFIED)
+    assert event.changes == {"domain": "acme.test", "how": "operator"}
+
+
+def test_update_verified_refused_when_another_organization_verified_the_domain():
+    profile = ActiveProfileFactory(domain__verification_state=VerificationState.UNVERIFIED)
+    TrustedDomainFactory(domain="acme.test")  # another organization's, verified
+
+    with pytest.raises(CommandError, match="--domain: Another organization has already verified"):
+        run("update", profile.sid, "--verified")
+
+    assert TrustedDomain.objects.get(profile=profile).verification_state == "unverified"
+    assert not AuditEvent.objects.filter(action=AuditAction.DOMAIN_VERIFIED).exists()
+
+
+def test_update_domain_of_another_profile_of_the_organization_is_a_clean_error():
+    profile = ActiveProfileFactory()
+    other = SSOProfileFactory(organization=profile.organization)
+    TrustedDomainFactory(profile=other, domain="acme.example")
+
+    with pytest.raises(CommandError, match="--domain: Domain acme.example is already trusted"):
+        run("update", profile.sid, "--domain", "acme.test", "--domain", "acme.example")
+
+    assert [d.domain for d in profile.domains.all()] == ["acme.test"]
+
+
+def test_update_unknown_sid_fails_clearly():
+    with pytest.raises(CommandError, match="No SSO profile with sid JInope."):
+        run("update", "JInope", "--verified")

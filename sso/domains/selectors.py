@@ -48,6 +48,15 @@ def domains_conflicting(*, domains: list[str], organization: Organization) -> li
     )
 
 
+def domains_on_other_profiles(*, domains: list[str], profile: SSOProfile) -> list[TrustedDomain]:
+    """The organization's rows naming one of these domains on another of its profiles."""
+    return list(
+        TrustedDomain.objects.filter(organization=profile.organization, domain__in=domains)
+        .exclude(profile=profile)
+        .order_by("domain")
+    )
+
+
 def trusted_domains_for_email(*, profile: SSOProfile, email: str) -> list[TrustedDomain]:
     """The profile's own trusted domains covering this email, exact before wildcard."""
     domain = email_domain(email)

@@ -11,6 +11,7 @@ from sso.domains import proof
 from sso.domains.selectors import (
     domain_verified_elsewhere,
     domains_conflicting,
+    domains_on_other_profiles,
     domains_verified_bases,
 )
 from sso.errors import MESSAGES, refusal
@@ -28,6 +29,13 @@ def domains_check_available(*, profile: SSOProfile, domains: list[str]) -> None:
     conflicts = domains_conflicting(domains=domains, organization=profile.organization)
     if conflicts:
         raise refusal("domain_taken", field="domains", domain=conflicts[0].domain)
+    # One row per (organization, domain): a second profile naming it would be refused by the
+    # database instead, as an IntegrityError.
+    on_other_profiles = domains_on_other_profiles(domains=domains, profile=profile)
+    if on_other_profiles:
+        raise refusal(
+            "domain_on_other_profile", field="domains", domain=on_other_profiles[0].domain
+        )
 
 
 def domains_sync(*, profile: SSOProfile, domains: list[str], verified: bool) -> dict[str, list]:
@@ -88,6 +96,26 @@ def domain_mark_verified(*, domain: TrustedDomain, actor: User | None, how: str)
                     action=AuditAction.DOMAIN_VERIFIED,
                     changes={"domain": row.domain, "how": how},
                 )
+
+
+def domains_mark_verified(*, profile: SSOProfile, actor: User | None, how: str) -> list[str]:
+    """An operator's word for all the profile's domains at once; the ones newly verified.
+
+    Refused, with nothing changed, when another organization has verified one of them: the
+    operator's word is no stronger than a proof found by `domain_check`.
+    """
+    pending = [
+        d
+        for d in TrustedDomain.objects.filter(profile=profile).select_related("organization")
+        if not d.is_verified or d.proof_missing_since is not None
+    ]
+    for domain in pending:
+        if domain_verified_elsewhere(domain=domain):
+            raise refusal("domain_verified_elsewhere", field="domains")
+    with transaction.atomic():
+        for domain in pending:
+            domain_mark_verified(domain=domain, actor=actor, how=how)
+    return [d.domain for d in pending]
 
 
 def domain_check(*, domain: TrustedDomain, actor: User | None = None) -> proof.Check:

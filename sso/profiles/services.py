@@ -42,10 +42,13 @@ TRACKED_FIELDS = (
     "allow_idp_initiated",
     "jit_provisioning",
     "jit_role",
+    "signature_policy",
+    "email_attribute",
 )
 
 
-CONNECTION_FIELDS = ("idp_issuer", "idp_sso_url")
+# A test passed under other values proves nothing about these.
+CONNECTION_FIELDS = ("idp_issuer", "idp_sso_url", "signature_policy", "email_attribute")
 
 
 def profile_create(
@@ -130,12 +133,15 @@ def profile_configure(
     jit_provisioning: bool = True,
     jit_role: str = Role.MEMBER,
     domains_verified: bool = False,
+    signature_policy: str | None = None,
+    email_attribute: str | None = None,
 ) -> SSOProfile:
     """Save the IdP side of a profile in one step: all of it, or nothing.
 
     `domains` replaces the profile's trusted domains when given; `certificates` are added to the
-    ones it trusts (two at most). A changed Issuer, SSO URL or certificate sends a Tested
-    profile back to Configured: its last test no longer proves it.
+    ones it trusts (two at most). A changed Issuer, SSO URL, certificate, signature policy or
+    email attribute sends a Tested profile back to Configured: its last test no longer proves
+    it. `signature_policy` and `email_attribute` stay as they are when None.
     """
     issuer_check_available(profile=profile, issuer=idp_issuer)
     if domains is not None:
@@ -150,6 +156,10 @@ def profile_configure(
     profile.allow_idp_initiated = allow_idp_initiated
     profile.jit_provisioning = jit_provisioning
     profile.jit_role = jit_role
+    if signature_policy is not None:
+        profile.signature_policy = signature_policy
+    if email_attribute is not None:
+        profile.email_attribute = email_attribute
     profile.updated_by = actor
     profile.full_clean()
 

@@ -9,7 +9,7 @@ from typing import NoReturn
 
 import pytest
 
-from tests.e2e.idps import AnyIdP, SamlIdpJs, SimpleSAMLphpIdP
+from tests.e2e.idps import ASSERTION, RESPONSE, AnyIdP, SamlIdpJs, SimpleSAMLphpIdP
 
 
 def _skip_or_fail(message: str) -> NoReturn:
@@ -25,5 +25,19 @@ def idp(request: pytest.FixtureRequest) -> Iterator[AnyIdP]:
     if problem := kind.missing():
         _skip_or_fail(problem)
     instance = kind()
+    yield instance
+    instance.stop()
+
+
+@pytest.fixture(
+    params=[(SimpleSAMLphpIdP, RESPONSE), (SamlIdpJs, ASSERTION)],
+    ids=["simplesamlphp-signs-response", "saml-idp-signs-assertion"],
+)
+def single_signing_idp(request: pytest.FixtureRequest) -> Iterator[AnyIdP]:
+    """Each IdP in a mode that signs one part only, the way most real IdPs do by default."""
+    kind, signs = request.param
+    if problem := kind.missing():
+        _skip_or_fail(problem)
+    instance = kind(signs=signs)
     yield instance
     instance.stop()

@@ -10,6 +10,10 @@ with a signing key generated on the spot. `scripts/idp/install.sh` installs both
         ...                 # browser at our SP login -> idp.login(page, "grace", "grace-password")
     finally:
         idp.stop()
+
+`signs` chooses what the IdP signs, in the words of a profile's signature policy: "both" (the
+default), "response" (the Response only) or "assertion" (the Assertion only); `SIGNS` says
+which modes each IdP has.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from tests.fixtures.idp import KeyPair
 from tests.fixtures.servers import HOST, ROOT
 
 INSTALL_HINT = "run scripts/idp/install.sh"
+BOTH, RESPONSE, ASSERTION = "both", "response", "assertion"
 EMAIL_FORMAT = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
 RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 START_TIMEOUT = 20.0
@@ -75,14 +80,18 @@ class _IdPProcess(ABC):
     """One IdP server process in its own process group, its output in `<workdir>/<name>.log`."""
 
     name: ClassVar[str]
+    SIGNS: ClassVar[tuple[str, ...]] = (BOTH,)
 
     @classmethod
     @abstractmethod
     def missing(cls) -> str | None:
         """Why it cannot run here, or None when it can."""
 
-    def __init__(self, users: Sequence[IdPUser] = (GRACE,)) -> None:
+    def __init__(self, users: Sequence[IdPUser] = (GRACE,), *, signs: str = BOTH) -> None:
+        if signs not in self.SIGNS:
+            raise IdPError(f"{self.name} cannot sign {signs!r}; it signs {self.SIGNS}")
         self.users = tuple(users)
+        self.signs = signs
         self.port = 0
         self.workdir: Path | None = None
         self._process: subprocess.Popen[bytes] | None = None
@@ -206,6 +215,7 @@ class SimpleSAMLphpIdP(_IdPProcess):
     """
 
     name = "simplesamlphp"
+    SIGNS = (BOTH, RESPONSE, ASSERTION)
     install_dir = Path("/usr/share/simplesamlphp")
     php = "php"
 
@@ -305,9 +315,10 @@ class SimpleSAMLphpIdP(_IdPProcess):
         )
 
     def _write_metadata(self, folder: Path, sp_metadata_xml: str, sp_entity_id: str) -> None:
+        # Set on both the hosted IdP and our SP's entry: the SP's entry wins in SimpleSAMLphp.
         signing = {
-            "saml20.sign.response": True,
-            "saml20.sign.assertion": True,
+            "saml20.sign.response": self.signs in (BOTH, RESPONSE),
+            "saml20.sign.assertion": self.signs in (BOTH, ASSERTION),
             "signature.algorithm": RSA_SHA256,
             "assertion.encryption": False,
         }
@@ -354,6 +365,8 @@ class SamlIdpJs(_IdPProcess):
     """
 
     name = "saml-idp"
+    # samlp signs the Assertion whatever saml-idp is told; only the Response signature can go.
+    SIGNS = (BOTH, ASSERTION)
     package_dir = ROOT / "scripts" / "idp" / "saml-idp"
     node = "node"
 
@@ -404,7 +417,7 @@ class SamlIdpJs(_IdPProcess):
             "--serviceProviderId", sp_entity_id,
             "--configFile", str(config),
             "--disableRequestAcsUrl",  # always the configured ACS, never the request's
-            "--signResponse",  # the default, kept explicit: samlp signs the assertion anyway
+            "--signResponse" if self.signs == BOTH else "--no-signResponse",
         ]  # fmt: skip
         # saml-idp prefers $HOST and $PORT to its flags; color codes would clutter the log.
         env = {k: v for k, v in os.environ.items() if k not in {"HOST", "PORT"}}

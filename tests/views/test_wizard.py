@@ -233,6 +233,20 @@ def test_idp_metadata_domain_of_other_organization_shown_beside_field(
     assert not draft.certificates.exists()
 
 
+def test_idp_metadata_domain_of_another_own_profile_shown_beside_field(
+    admin_client, draft, certificate_pem
+):
+    TrustedDomainFactory(profile__organization=draft.organization, domain="acme.test")
+    url = reverse("sso:wizard_idp_metadata", args=[draft.sid])
+    response = admin_client.post(url, settings_data(certificate_pem))
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.context["form"].errors["domains"] == [
+        "Domain acme.test is already trusted by another SSO profile of this organization; "
+        "remove it from that profile first."
+    ]
+    assert not draft.domains.exists()
+
+
 def test_idp_metadata_import_fills_form_without_saving(admin_client, draft, certificate_pem):
     rotation = KeyPair.generate("Next").certificate_pem
     xml = METADATA.substitute(

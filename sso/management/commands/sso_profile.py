@@ -1,9 +1,9 @@
-"""Automation: `sso_profile create|list|show|delete`, validated like the web forms."""
+"""Automation: `sso_profile create|update|list|show|delete`, validated like the web forms."""
 
 from __future__ import annotations
 
 import json
-from argparse import ArgumentParser
+from argparse import ArgumentParser, BooleanOptionalAction
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +11,16 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from sso.domains.services import domains_mark_verified
 from sso.forms import IdPSettingsForm
-from sso.models import IdPKind, Organization, SSOProfile
+from sso.models import (
+    IdPKind,
+    Organization,
+    ProfileStatus,
+    Role,
+    SignaturePolicy,
+    SSOProfile,
+)
 from sso.organizations.selectors import organization_get_by_slug
 from sso.profiles.selectors import profile_get_by_sid
 from sso.profiles.services import (
@@ -22,10 +30,27 @@ from sso.profiles.services import (
     profile_delete,
 )
 from sso.saml.config import sp_acs_url, sp_entity_id
+from sso.saml.metadata import MAX_METADATA_BYTES, IdPMetadata, parse_idp_metadata
+from sso.saml.metadata import MESSAGES as METADATA_MESSAGES
 from sso.validators import CERTIFICATE_MAX_LENGTH, MESSAGES
+
+FLAGS = {
+    "idp_issuer": "--issuer",
+    "idp_sso_url": "--sso-url",
+    "certificate": "--cert-file",
+    "domains": "--domain",
+    "name": "--name",
+    "idp_kind": "--idp-kind",
+    "default_redirect_url": "--default-redirect-url",
+    "signature_policy": "--signature-policy",
+    "email_attribute": "--email-attribute",
+}
+# What a metadata file sets, so that its errors name the file rather than a flag not given.
+FROM_METADATA = ("idp_issuer", "idp_sso_url", "certificate", "additional_certificate")
 
 
 def _describe(profile: SSOProfile) -> dict[str, Any]:
+    domains = list(profile.domains.all())
     return {
         "sid": profile.sid,
         "organization": profile.organization.slug,
@@ -34,9 +59,12 @@ def _describe(profile: SSOProfile) -> dict[str, Any]:
         "status": profile.status,
         "idp_issuer": profile.idp_issuer,
         "idp_sso_url": profile.idp_sso_url,
+        "signature_policy": profile.signature_policy,
+        "email_attribute": profile.email_attribute,
         "sp_entity_id": sp_entity_id(profile),
         "acs_url": sp_acs_url(profile),
-        "domains": [d.domain for d in profile.domains.all()],
+        "domains": [d.domain for d in domains],
+        "verified_domains": [d.domain for d in domains if d.is_verified],
         "certificates": [
             {"fingerprint_sha256": c.fingerprint_sha256, "not_after": c.not_after.isoformat()}
             for c in profile.certificates.all()
@@ -44,7 +72,9 @@ def _describe(profile: SSOProfile) -> dict[str, Any]:
     }
 
 
-def _form_errors(form_or_error: IdPSettingsForm | ValidationError) -> str:
+def _form_errors(
+    form_or_error: IdPSettingsForm | ValidationError, *, metadata: bool = False
+) -> str:
     if isinstance(form_or_error, ValidationError):
         errors = (
             form_or_error.message_dict
@@ -53,53 +83,93 @@ def _form_errors(form_or_error: IdPSettingsForm | ValidationError) -> str:
         )
     else:
         errors = form_or_error.errors
-    flag = {
-        "idp_issuer": "--issuer",
-        "idp_sso_url": "--sso-url",
-        "certificate": "--cert-file",
-        "domains": "--domain",
-        "name": "--name",
-        "idp_kind": "--idp-kind",
-        "default_redirect_url": "--default-redirect-url",
-    }
+    flags = {**FLAGS, **dict.fromkeys(FROM_METADATA if metadata else (), "--metadata-file")}
     return "\n".join(
-        f"{flag.get(field, field)}: {message}"
+        f"{flags.get(field, field)}: {message}"
         for field, messages in errors.items()
         for message in messages
     )
 
 
+def _read(path: Path, *, flag: str, limit: int, too_large: str) -> str:
+    try:
+        with path.open("rb") as file:
+            # One byte more than the file may hold: enough to refuse, never a whole device or
+            # log file.
+            data = file.read(limit + 1)
+        if len(data) > limit:
+            raise CommandError(f"{flag}: {too_large}")
+        return data.decode()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CommandError(f"{flag}: cannot read the file ({exc.__class__.__name__}).") from None
+
+
+def _add_profile_arguments(parser: ArgumentParser, *, create: bool) -> None:
+    """The IdP side, for create and update alike; update keeps what is not given."""
+    parser.add_argument("--name", required=create, help="Friendly name")
+    parser.add_argument(
+        "--idp-kind", default=IdPKind.OTHER if create else None, choices=IdPKind.values
+    )
+    parser.add_argument(
+        "--metadata-file",
+        type=Path,
+        help="IdP metadata XML: its Issuer, SSO URL and signing certificates "
+        "(instead of --issuer, --sso-url and --cert-file)",
+    )
+    parser.add_argument("--issuer", help="IdP Issuer (entity ID)")
+    parser.add_argument("--sso-url", help="IdP single sign-on URL")
+    parser.add_argument(
+        "--cert-file",
+        type=Path,
+        help="IdP signing certificate (PEM)" + ("" if create else "; added to the trusted ones"),
+    )
+    parser.add_argument(
+        "--domain",
+        action="append",
+        required=create,
+        help="Trusted domain (repeatable)" + ("" if create else "; replaces the list"),
+    )
+    parser.add_argument("--default-redirect-url")
+    parser.add_argument(
+        "--allow-idp-initiated",
+        action="store_true" if create else BooleanOptionalAction,
+        default=False if create else None,
+    )
+    parser.add_argument(
+        "--signature-policy",
+        choices=SignaturePolicy.values,
+        help="Which signature the ACS requires: both (default), assertion or response",
+    )
+    parser.add_argument(
+        "--email-attribute",
+        help="The attribute carrying the email; empty: the NameID (format emailAddress)",
+    )
+    parser.add_argument(
+        "--verified",
+        action="store_true",
+        help="Mark the profile's domains verified (operators only; audited)",
+    )
+    parser.add_argument(
+        "--activate",
+        action="store_true",
+        help="Turn the profile on without a connection test (audited)",
+    )
+    parser.add_argument("--json", action="store_true")
+
+
 class Command(BaseCommand):
-    help = "Create, list, show and delete SSO profiles."
+    help = "Create, update, list, show and delete SSO profiles."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         commands = parser.add_subparsers(dest="action", required=True)
 
         create = commands.add_parser("create", help="Create a configured SSO profile.")
         create.add_argument("--org", required=True, help="Organization slug")
-        create.add_argument("--name", required=True, help="Friendly name")
-        create.add_argument("--idp-kind", default=IdPKind.OTHER, choices=IdPKind.values)
-        create.add_argument("--issuer", required=True, help="IdP Issuer (entity ID)")
-        create.add_argument("--sso-url", required=True, help="IdP single sign-on URL")
-        create.add_argument(
-            "--cert-file", required=True, type=Path, help="IdP signing certificate (PEM)"
-        )
-        create.add_argument(
-            "--domain", action="append", required=True, help="Trusted domain (repeatable)"
-        )
-        create.add_argument("--default-redirect-url", default="")
-        create.add_argument("--allow-idp-initiated", action="store_true")
-        create.add_argument(
-            "--verified",
-            action="store_true",
-            help="Mark the domains verified (operators only; audited)",
-        )
-        create.add_argument(
-            "--activate",
-            action="store_true",
-            help="Turn the profile on without a connection test (audited)",
-        )
-        create.add_argument("--json", action="store_true")
+        _add_profile_arguments(create, create=True)
+
+        update = commands.add_parser("update", help="Change an SSO profile.")
+        update.add_argument("sid")
+        _add_profile_arguments(update, create=False)
 
         listing = commands.add_parser("list", help="List profiles.")
         listing.add_argument("--org", help="Only this organization")
@@ -125,60 +195,143 @@ class Command(BaseCommand):
             organization = organization_get_by_slug(slug=options["org"])
         except Organization.DoesNotExist:
             raise CommandError(f"No organization with slug {options['org']!r}.") from None
-        try:
-            with options["cert_file"].open("rb") as file:
-                # One byte more than a certificate may hold: enough to refuse, never a whole
-                # device or log file.
-                data = file.read(CERTIFICATE_MAX_LENGTH + 1)
-            if len(data) > CERTIFICATE_MAX_LENGTH:
-                raise CommandError(f"--cert-file: {MESSAGES['certificate_too_large']}")
-            certificate_text = data.decode()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CommandError(
-                f"--cert-file: cannot read the file ({exc.__class__.__name__})."
-            ) from None
-        form = IdPSettingsForm(
-            data={
-                "name": options["name"],
-                "idp_kind": options["idp_kind"],
-                "idp_issuer": options["issuer"],
-                "idp_sso_url": options["sso_url"],
-                "certificate": certificate_text,
-                "default_redirect_url": options["default_redirect_url"],
-                "domains": options["domain"],
-                "allow_idp_initiated": options["allow_idp_initiated"],
-                "jit_provisioning": True,
-                "jit_role": "member",
-            }
+        if not options["metadata_file"]:
+            missing = [
+                flag
+                for flag, key in (
+                    ("--issuer", "issuer"),
+                    ("--sso-url", "sso_url"),
+                    ("--cert-file", "cert_file"),
+                )
+                if not options[key]
+            ]
+            if missing:
+                raise CommandError(f"{', '.join(missing)}: required without --metadata-file.")
+        form = self._settings_form(
+            options, current={"jit_provisioning": True, "jit_role": Role.MEMBER}
         )
-        if not form.is_valid():
-            raise CommandError(_form_errors(form))
         try:
             with transaction.atomic():
                 profile = profile_create(
                     organization=organization, actor=None, name=form.cleaned_data["name"]
                 )
-                profile_configure(
-                    profile=profile,
-                    actor=None,
-                    name=form.cleaned_data["name"],
-                    idp_kind=form.cleaned_data["idp_kind"],
-                    idp_issuer=form.cleaned_data["idp_issuer"],
-                    idp_sso_url=form.cleaned_data["idp_sso_url"],
-                    certificates=form.cleaned_data["certificates"],
-                    default_redirect_url=form.cleaned_data["default_redirect_url"],
-                    domains=form.cleaned_data["domains"],
-                    domains_verified=options["verified"],
-                    allow_idp_initiated=form.cleaned_data["allow_idp_initiated"],
-                    jit_provisioning=form.cleaned_data["jit_provisioning"],
-                    jit_role=form.cleaned_data["jit_role"],
-                )
-                if options["activate"]:
-                    profile_activate(profile=profile, actor=None, override=True)
+                self._save(profile, form, options, domains_verified=options["verified"])
         except ValidationError as exc:
-            raise CommandError(_form_errors(exc)) from None
+            raise CommandError(_form_errors(exc, metadata=bool(options["metadata_file"]))) from None
         profile.refresh_from_db()
         self._print(profile, as_json=options["json"])
+
+    def _update(self, options: dict[str, Any]) -> None:
+        profile = self._profile(options["sid"])
+        current = {
+            "name": profile.name,
+            "idp_kind": profile.idp_kind,
+            "issuer": profile.idp_issuer,
+            "sso_url": profile.idp_sso_url,
+            "default_redirect_url": profile.default_redirect_url,
+            "domain": [d.domain for d in profile.domains.all()],
+            "allow_idp_initiated": profile.allow_idp_initiated,
+            "jit_provisioning": profile.jit_provisioning,
+            "jit_role": profile.jit_role,
+        }
+        form = self._settings_form(options, current=current, has_certificate=True)
+        try:
+            with transaction.atomic():
+                self._save(profile, form, options, domains_verified=options["verified"])
+                if options["verified"]:
+                    domains_mark_verified(profile=profile, actor=None, how="operator")
+        except ValidationError as exc:
+            raise CommandError(_form_errors(exc, metadata=bool(options["metadata_file"]))) from None
+        profile.refresh_from_db()
+        self._print(profile, as_json=options["json"])
+
+    def _settings_form(
+        self, options: dict[str, Any], *, current: dict[str, Any], has_certificate: bool = False
+    ) -> IdPSettingsForm:
+        """The IdP settings form bound to the options given, falling back to `current`."""
+        given = {key: value for key, value in options.items() if value is not None}
+        values = {**current, **given}
+        certificates: list[str] = []
+        if options["metadata_file"]:
+            if any(options[key] for key in ("issuer", "sso_url", "cert_file")):
+                raise CommandError(
+                    "--metadata-file: give either the metadata file or --issuer, --sso-url "
+                    "and --cert-file."
+                )
+            metadata = self._metadata(options["metadata_file"])
+            values.update(issuer=metadata.issuer, sso_url=metadata.sso_url)
+            certificates = metadata.certificates
+        elif options["cert_file"]:
+            certificates = [
+                _read(
+                    options["cert_file"],
+                    flag="--cert-file",
+                    limit=CERTIFICATE_MAX_LENGTH,
+                    too_large=MESSAGES["certificate_too_large"],
+                )
+            ]
+        form = IdPSettingsForm(
+            data={
+                "name": values.get("name", ""),
+                "idp_kind": values.get("idp_kind", IdPKind.OTHER),
+                "idp_issuer": values.get("issuer", ""),
+                "idp_sso_url": values.get("sso_url", ""),
+                # The wizard keeps the first two of an IdP's certificates the same way.
+                "certificate": "".join(certificates[:1]),
+                "additional_certificate": "".join(certificates[1:2]),
+                "default_redirect_url": values.get("default_redirect_url", ""),
+                "domains": values.get("domain", []),
+                "allow_idp_initiated": values.get("allow_idp_initiated", False),
+                "jit_provisioning": values["jit_provisioning"],
+                "jit_role": values["jit_role"],
+            },
+            has_certificate=has_certificate,
+        )
+        if not form.is_valid():
+            raise CommandError(_form_errors(form, metadata=bool(options["metadata_file"])))
+        return form
+
+    def _metadata(self, path: Path) -> IdPMetadata:
+        text = _read(
+            path,
+            flag="--metadata-file",
+            limit=MAX_METADATA_BYTES,
+            too_large=METADATA_MESSAGES["metadata_too_large"],
+        )
+        try:
+            return parse_idp_metadata(text)
+        except ValidationError as exc:
+            raise CommandError(f"--metadata-file: {' '.join(exc.messages)}") from None
+
+    def _save(
+        self,
+        profile: SSOProfile,
+        form: IdPSettingsForm,
+        options: dict[str, Any],
+        *,
+        domains_verified: bool,
+    ) -> None:
+        data = form.cleaned_data
+        email_attribute = options["email_attribute"]
+        profile_configure(
+            profile=profile,
+            actor=None,
+            name=data["name"],
+            idp_kind=data["idp_kind"],
+            idp_issuer=data["idp_issuer"],
+            idp_sso_url=data["idp_sso_url"],
+            certificates=data["certificates"],
+            default_redirect_url=data["default_redirect_url"],
+            domains=data["domains"] if options["domain"] is not None else None,
+            domains_verified=domains_verified,
+            allow_idp_initiated=data["allow_idp_initiated"],
+            jit_provisioning=data["jit_provisioning"],
+            jit_role=data["jit_role"],
+            signature_policy=options["signature_policy"],
+            email_attribute=email_attribute.strip() if email_attribute is not None else None,
+        )
+        if options["activate"] and profile.status != ProfileStatus.ACTIVE:
+            profile_activate(profile=profile, actor=None, override=True)
 
     def _list(self, options: dict[str, Any]) -> None:
         profiles = SSOProfile.objects.select_related("organization").prefetch_related(
