@@ -26,6 +26,7 @@ from sso.models import (
     TestOutcome,
     User,
 )
+from sso.profiles.presets import preset_for
 from sso.profiles.selectors import certificate_last_used, issuer_used_elsewhere
 from sso.reasons import Reason
 from sso.validators import CertificateInfo
@@ -42,10 +43,12 @@ TRACKED_FIELDS = (
     "allow_idp_initiated",
     "jit_provisioning",
     "jit_role",
+    "signature_policy",
 )
 
 
-CONNECTION_FIELDS = ("idp_issuer", "idp_sso_url")
+# A change to one of these means the last connection test no longer proves the profile.
+CONNECTION_FIELDS = ("idp_issuer", "idp_sso_url", "signature_policy")
 
 
 def profile_create(
@@ -78,6 +81,33 @@ def profile_create(
         )
     logger.info("SSO profile %s created for organization %s", profile.sid, organization.slug)
     return profile
+
+
+def profile_choose_idp_kind(*, profile: SSOProfile, actor: User | None, idp_kind: str) -> None:
+    """The IdP kind the admin set up (steps 2-3); a profile not configured yet also takes that
+    kind's default signature policy, which step 4 shows and the admin may change."""
+    before = {field: getattr(profile, field) for field in ("idp_kind", "signature_policy")}
+    profile.idp_kind = idp_kind
+    if profile.status == ProfileStatus.DRAFT:
+        profile.signature_policy = preset_for(idp_kind).default_policy
+    profile.updated_by = actor
+    profile.full_clean()
+    changes = {
+        field: [value, getattr(profile, field)]
+        for field, value in before.items()
+        if value != getattr(profile, field)
+    }
+    if not changes:
+        return
+    with transaction.atomic():
+        profile.save(update_fields=[*changes, "updated_by", "updated_at"])
+        audit_record(
+            organization=profile.organization,
+            profile=profile,
+            actor=actor,
+            action=AuditAction.CHANGED,
+            changes=changes,
+        )
 
 
 def issuer_check_available(*, profile: SSOProfile, issuer: str) -> None:
@@ -130,12 +160,14 @@ def profile_configure(
     jit_provisioning: bool = True,
     jit_role: str = Role.MEMBER,
     domains_verified: bool = False,
+    signature_policy: str | None = None,
 ) -> SSOProfile:
     """Save the IdP side of a profile in one step: all of it, or nothing.
 
     `domains` replaces the profile's trusted domains when given; `certificates` are added to the
-    ones it trusts (two at most). A changed Issuer, SSO URL or certificate sends a Tested
-    profile back to Configured: its last test no longer proves it.
+    ones it trusts (two at most); `signature_policy` replaces the profile's when given. A changed
+    Issuer, SSO URL, certificate or signature policy sends a Tested profile back to Configured:
+    its last test no longer proves it.
     """
     issuer_check_available(profile=profile, issuer=idp_issuer)
     if domains is not None:
@@ -150,6 +182,8 @@ def profile_configure(
     profile.allow_idp_initiated = allow_idp_initiated
     profile.jit_provisioning = jit_provisioning
     profile.jit_role = jit_role
+    if signature_policy is not None:
+        profile.signature_policy = signature_policy
     profile.updated_by = actor
     profile.full_clean()
 
