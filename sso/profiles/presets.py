@@ -207,8 +207,8 @@ PRESETS: dict[str, Preset] = {
         first_name_claims=("User.FirstName", "First Name", *FIRST_NAME_CLAIMS),
         last_name_claims=("User.LastName", "Last Name", *LAST_NAME_CLAIMS),
         groups_claims=("memberOf", "groups"),
-        time_note="OneLogin sends SessionNotOnOrAfter (its 'SAML sessionNotOnOrAfter' setting), "
-        "and older apps sign with SHA-1, which we refuse.",
+        time_note="OneLogin sends SessionNotOnOrAfter (its 'SAML sessionNotOnOrAfter' "
+        "setting) on the AuthnStatement.",
     ),
     IdPKind.PINGFEDERATE: Preset(
         create_app="In PingFederate: Applications → SP Connections → Create Connection "
@@ -318,7 +318,7 @@ PRESETS: dict[str, Preset] = {
         'nameid-format:emailAddress", "nameIdentifierProbes": ["http://schemas.xmlsoap.org/'
         'ws/2005/05/identity/claims/emailaddress"]',
         signing_field='Settings JSON "signResponse": true, "signatureAlgorithm": "rsa-sha256", '
-        '"digestAlgorithm": "sha256"',
+        '"digestAlgorithm": "sha256" (the defaults, SHA-1, are refused)',
         sign_response='Settings JSON "signResponse": true',
         sign_assertion='Settings JSON "signResponse": false',
         encryption_field='Settings JSON: no "encryptionCert" or "encryptionPublicKey"',
@@ -337,7 +337,6 @@ PRESETS: dict[str, Preset] = {
         groups_claims=("http://schemas.xmlsoap.org/claims/Group", "groups"),
         name_id_note='Auth0 sends the user id (format unspecified) as NameID unless '
         '"nameIdentifierFormat" and "nameIdentifierProbes" say otherwise.',
-        time_note='Auth0 signs with SHA-1 ("rsa-sha1", "sha1") by default, which we refuse.',
         sp_certificate_note='Auth0 needs it only in "signingCert", which makes it require '
         "signed requests (ours are).",
     ),
@@ -350,7 +349,7 @@ PRESETS: dict[str, Preset] = {
         "URL",
         name_id_field="SAML capabilities → Name ID format: email, and Force name ID format: On",
         signing_field="Signature and Encryption → Sign documents: On, Sign assertions: On, "
-        "Signature algorithm: RSA_SHA256",
+        "Signature algorithm: RSA_SHA256 (not RSA_SHA256_MGF1 or RSA_SHA512_MGF1)",
         sign_response="Signature and Encryption → Sign documents: On",
         sign_assertion="Signature and Encryption → Sign assertions: On",
         encryption_field="Keys → Encrypt assertions: Off",
@@ -370,8 +369,6 @@ PRESETS: dict[str, Preset] = {
         "ID format is email with Force name ID format On; email, firstName and lastName "
         "arrive only through User Property mappers.",
         login_hint_parameter="login_hint",
-        time_note="Keycloak offers RSA_SHA256_MGF1 and RSA_SHA512_MGF1 in its Signature "
-        "algorithm list; choose RSA_SHA256.",
         sp_certificate_note="Keycloak requires signed requests by default (Keys → Client "
         "signature required: On) and checks them with this certificate: import it there "
         "(importing our SP metadata does).",
