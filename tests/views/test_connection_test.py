@@ -166,7 +166,10 @@ FAILURES = [
         "assertion unsigned",
         lambda idp, spec, p: idp.signxml_response(spec, sign_assertion=False),
         "assertion_unsigned",
-        lambda p: ["In Okta, Show Advanced Settings → Assertion Signature: Signed", "Response signed"],
+        lambda p: [
+            "In Okta, Show Advanced Settings → Assertion Signature: Signed",
+            "Response signed",
+        ],
     ),
     (
         "response unsigned",
