@@ -9,8 +9,9 @@ from django.contrib.auth.forms import SetPasswordForm
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 
-from sso.models import IdPKind, Role, SignInMethod, User
+from sso.models import IdPKind, Role, SignaturePolicy, SignInMethod, User
 from sso.organizations.selectors import user_get_by_email
+from sso.profiles.presets import GENERIC, Preset
 from sso.saml.metadata import parse_idp_metadata
 from sso.validators import (
     CERTIFICATE_MAX_LENGTH,
@@ -137,6 +138,13 @@ class IdPSettingsForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
     )
+    # Not sent: the profile keeps its policy.
+    signature_policy = forms.TypedChoiceField(
+        label="Signature policy",
+        choices=SignaturePolicy.choices,
+        required=False,
+        empty_value=None,
+    )
     default_redirect_url = forms.CharField(
         label="Default redirect URL",
         required=False,
@@ -153,9 +161,20 @@ class IdPSettingsForm(forms.Form):
         label="Role of new users", choices=Role.choices, initial=Role.MEMBER
     )
 
-    def __init__(self, *args: Any, has_certificate: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        has_certificate: bool = False,
+        preset: Preset = GENERIC,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.has_certificate = has_certificate
+        # The IdP's own names for the values it shows; what we call them stays in the help.
+        if preset is not GENERIC:
+            self.fields["idp_issuer"].label = preset.issuer_label
+            self.fields["idp_sso_url"].label = preset.sso_url_label
+        self.fields["signature_policy"].help_text = preset.policy_reason
 
     def clean_idp_issuer(self) -> str:
         return validate_issuer(self.cleaned_data["idp_issuer"])

@@ -115,6 +115,11 @@ urlpatterns = [
     path("admin-center/audit-log/", wizard.AuditLogView.as_view(), name="admin_audit_log"),
     path(PROFILE, wizard.SPMetadataStepView.as_view(), name="wizard_sp_metadata"),
     path(
+        PROFILE + "sp-certificate/",
+        wizard.SPCertificateView.as_view(),
+        name="wizard_sp_certificate",
+    ),
+    path(
         PROFILE + "configure-idp/",
         wizard.ConfigureIdPStepView.as_view(),
         name="wizard_configure_idp",

@@ -19,6 +19,8 @@ from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth import authenticate
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.http import HttpRequest
@@ -47,6 +49,7 @@ from sso.models import (
 from sso.organizations.accounts import user_drop_unverified_password, user_is_email_verified
 from sso.organizations.selectors import membership_break_glass, organization_enforcing_sso_for
 from sso.organizations.services import membership_record_sign_in
+from sso.profiles.presets import preset_for
 from sso.profiles.services import connection_test_record
 from sso.reasons import LoginRefused, Reason
 from sso.saml.acs import VerifiedLogin, verify_response
@@ -57,6 +60,7 @@ from sso.validators import same_origin_path
 logger = logging.getLogger(__name__)
 
 SESSION_PROFILE_KEY = "sso_profile_sid"
+EMAIL_MAX_LENGTH = 254
 
 
 @dataclass(frozen=True)
@@ -118,6 +122,19 @@ def sso_login(
     return AcsOutcome(_redirect_target(login, relay_state), event)
 
 
+def _login_hint_query(profile: SSOProfile, login_hint: str) -> dict[str, str]:
+    parameter = preset_for(profile.idp_kind).login_hint_parameter
+    if not (parameter and login_hint) or len(login_hint) > EMAIL_MAX_LENGTH:
+        return {}
+    try:
+        validate_email(login_hint)
+    except ValidationError:
+        return {}
+    if not trusted_domains_for_email(profile=profile, email=login_hint):
+        return {}
+    return {parameter: login_hint}
+
+
 def sso_login_start(
     *,
     request: HttpRequest,
@@ -125,11 +142,20 @@ def sso_login_start(
     config: SPConfig | None,
     relay_state: str,
     token: str,
+    login_hint: str = "",
 ) -> str:
-    """The IdP URL of an SP-initiated login; raises LoginRefused with its recorded event."""
+    """The IdP URL of an SP-initiated login; raises LoginRefused with its recorded event.
+
+    `login_hint`: the email typed at the email step, passed on the way the profile's IdP takes
+    it, if it has a way and the email is one of the profile's trusted domains.
+    """
     try:
         return authn_request_url(
-            profile=profile, relay_state=relay_state, token=token, config=config
+            profile=profile,
+            relay_state=relay_state,
+            token=token,
+            config=config,
+            extra_query=_login_hint_query(profile, login_hint),
         )
     except LoginRefused as refusal:
         refusal.event = _refusal_record(request, profile, refusal)

@@ -7,20 +7,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sso.models import LoginEvent, SSOProfile
-from sso.profiles.presets import preset_for
+from sso.models import IdPKind, LoginEvent, SignaturePolicy, SSOProfile
+from sso.profiles.presets import Preset, preset_for
 from sso.reasons import Reason
 from sso.saml.config import sp_acs_url, sp_entity_id
 
 FIXES: dict[str, str] = {
     Reason.OK: "",
     Reason.RESPONSE_UNSIGNED: (
-        "The SAML Response is not signed (at most the assertion is). In your IdP, sign the "
-        "Response as well as the Assertion: {signing_field}."
+        "The SAML Response is not signed (at most the assertion is). {response_signing_fix}"
     ),
     Reason.ASSERTION_UNSIGNED: (
-        "The Response is signed but the Assertion is not. Turn on assertion signing in your "
-        "IdP: {signing_field}."
+        "The Response is signed but the Assertion is not. {assertion_signing_fix}"
     ),
     Reason.SIGNATURE_INVALID: "{signature_fix}",
     Reason.ENCRYPTED_ASSERTION_UNSUPPORTED: (
@@ -48,7 +46,8 @@ FIXES: dict[str, str] = {
     ),
     Reason.NOT_YET_VALID: (
         "The assertion is valid only from {not_before}: the IdP's clock is about "
-        "{clock_difference_seconds} seconds ahead of ours. Correct the IdP server's time (NTP)."
+        "{clock_difference_seconds} seconds ahead of ours. Correct the IdP server's time (NTP). "
+        "{time_note}"
     ),
     Reason.EXPIRED: (
         "The assertion expired at {not_on_or_after}, {seconds_late} seconds before it arrived. "
@@ -68,10 +67,12 @@ FIXES: dict[str, str] = {
     Reason.REPLAYED_ASSERTION: (
         "This assertion was already used once and cannot be used again. Start a new sign-in."
     ),
-    Reason.MISSING_NAMEID: ("The assertion has no NameID. In your IdP, set {name_id_field}."),
+    Reason.MISSING_NAMEID: (
+        "The assertion has no NameID. In your IdP, set {name_id_field}. {name_id_note}"
+    ),
     Reason.NAMEID_FORMAT: (
         "The NameID format was {received}, or its value is not an email address. In your IdP, "
-        "set {name_id_field}."
+        "set {name_id_field}. {name_id_note}"
     ),
     Reason.DOMAIN_NOT_TRUSTED: (
         "{email_domain} is not a trusted domain of this profile. Add it under Trusted "
@@ -150,6 +151,27 @@ def _signature_fix(detail: dict[str, Any]) -> str:
     )
 
 
+_POLICY_ASSERTION = f"set this profile's Signature policy to '{SignaturePolicy.ASSERTION.label}'"
+_POLICY_RESPONSE = f"set this profile's Signature policy to '{SignaturePolicy.RESPONSE.label}'"
+
+
+def _signing_fixes(preset: Preset, idp: str, policy: str) -> dict[str, str]:
+    """What to flip when one signature is missing: in the IdP, in its words, or our policy."""
+    if preset.signs_both or policy != SignaturePolicy.BOTH:
+        return {
+            "response_signing_fix": f"In {idp}, {preset.sign_response}; or, if it signs only "
+            f"the Assertion, {_POLICY_ASSERTION} in step 4.",
+            "assertion_signing_fix": f"In {idp}, {preset.sign_assertion}; or "
+            f"{_POLICY_RESPONSE} in step 4.",
+        }
+    cannot = f"{idp} never signs both the Response and the Assertion"
+    return {
+        "response_signing_fix": f"{cannot}: {_POLICY_RESPONSE} in step 4 and, in {idp}, "
+        f"{preset.sign_response}; or {_POLICY_ASSERTION}.",
+        "assertion_signing_fix": f"{cannot}: {_POLICY_RESPONSE} in step 4.",
+    }
+
+
 def fix_for(event: LoginEvent, profile: SSOProfile) -> str:
     """The advice for this event's reason, with its values and the IdP's own field names."""
     template = FIXES.get(event.reason, FIXES[Reason.INTERNAL_ERROR])
@@ -167,8 +189,12 @@ def fix_for(event: LoginEvent, profile: SSOProfile) -> str:
         email=event.email or "(unknown)",
         event_id=event.reference,
         signature_fix=_signature_fix(event.detail),
+        name_id_note=guide.name_id_note,
+        time_note=guide.time_note,
     )
-    return template.format_map(values)
+    idp = IdPKind(profile.idp_kind).label if profile.idp_kind != IdPKind.OTHER else "your IdP"
+    values.update(_signing_fixes(guide, idp, profile.signature_policy))
+    return template.format_map(values).strip()
 
 
 DETAIL_LABELS = {

@@ -26,6 +26,7 @@ from sso.models import (
     TestOutcome,
     User,
 )
+from sso.profiles.presets import preset_for
 from sso.profiles.selectors import certificate_last_used, issuer_used_elsewhere
 from sso.reasons import Reason
 from sso.validators import CertificateInfo
@@ -81,6 +82,33 @@ def profile_create(
         )
     logger.info("SSO profile %s created for organization %s", profile.sid, organization.slug)
     return profile
+
+
+def profile_choose_idp_kind(*, profile: SSOProfile, actor: User | None, idp_kind: str) -> None:
+    """The IdP kind the admin set up (steps 2-3); a profile not configured yet also takes that
+    kind's default signature policy, which step 4 shows and the admin may change."""
+    before = {field: getattr(profile, field) for field in ("idp_kind", "signature_policy")}
+    profile.idp_kind = idp_kind
+    if profile.status == ProfileStatus.DRAFT:
+        profile.signature_policy = preset_for(idp_kind).default_policy
+    profile.updated_by = actor
+    profile.full_clean()
+    changes = {
+        field: [value, getattr(profile, field)]
+        for field, value in before.items()
+        if value != getattr(profile, field)
+    }
+    if not changes:
+        return
+    with transaction.atomic():
+        profile.save(update_fields=[*changes, "updated_by", "updated_at"])
+        audit_record(
+            organization=profile.organization,
+            profile=profile,
+            actor=actor,
+            action=AuditAction.CHANGED,
+            changes=changes,
+        )
 
 
 def issuer_check_available(*, profile: SSOProfile, issuer: str) -> None:

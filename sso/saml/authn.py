@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from urllib.parse import quote, urlencode
 
 from djangosaml2.utils import get_location
 from saml2 import BINDING_HTTP_REDIRECT
@@ -23,11 +24,15 @@ def authn_request_url(
     token: str,
     tester_id: int | None = None,
     config: SPConfig | None = None,
+    extra_query: dict[str, str] | None = None,
 ) -> str:
     """The IdP URL carrying a signed AuthnRequest; its id is remembered for this browser.
 
     With `tester_id`, a connection test by that admin: allowed before the profile is active.
     `config`: the profile's SPConfig, when the caller has it from djangosaml2's loader.
+    `extra_query`: parameters for the IdP beside the request (a login hint). The HTTP-Redirect
+    signature covers only SAMLRequest, RelayState and SigAlg, so they leave it intact; the
+    AuthnRequest itself never names a Subject (Entra refuses one).
     """
     if not profile.is_active and tester_id is None:
         raise LoginRefused(Reason.PROFILE_INACTIVE)
@@ -53,4 +58,8 @@ def authn_request_url(
         token=token,
         tester_id=tester_id,
     )
-    return get_location(binding_info)
+    location = get_location(binding_info)
+    if extra_query:
+        # pysaml2 has put SAMLRequest in the query already: these only follow it.
+        location += "&" + urlencode(extra_query, quote_via=quote)
+    return location

@@ -13,11 +13,12 @@ from saml2.metadata import do_key_descriptor, entity_descriptor
 from sso.crypto import certificate_body
 from sso.models import SSOProfile
 from sso.saml.config import sp_config_for
-from sso.saml.facts import SAFE_PARSER, shape_problem
+from sso.saml.facts import SAFE_PARSER, SHA1_ALGORITHMS, allowed_algorithms, shape_problem
 
 MD = "urn:oasis:names:tc:SAML:2.0:metadata"
 DS = "http://www.w3.org/2000/09/xmldsig#"
 PROTOCOL = "urn:oasis:names:tc:SAML:2.0:protocol"
+ALGSUPPORT = "urn:oasis:names:tc:SAML:metadata:algsupport"
 MAX_METADATA_BYTES = 1024 * 1024
 
 MESSAGES = {
@@ -52,6 +53,16 @@ def sp_metadata_xml(profile: SSOProfile, *, config: SPConfig | None = None) -> s
     """
     config = config or sp_config_for(profile)
     descriptor = entity_descriptor(config)
+    # pysaml2 lists every algorithm xmlsec1 knows (MD5, SHA-1, DSA among them): keep those the
+    # ACS accepts, SHA-1 aside even where a setting still tolerates it, so no IdP picks one.
+    advertised = allowed_algorithms() - SHA1_ALGORITHMS
+    if descriptor.extensions is not None:
+        descriptor.extensions.extension_elements = [
+            element
+            for element in descriptor.extensions.extension_elements
+            if element.namespace != ALGSUPPORT
+            or element.attributes.get("Algorithm") in advertised
+        ]
     # The SP certificate is not in the verifying config (pysaml2 would read it from a file
     # for every client it builds); the metadata is where it belongs.
     descriptor.spsso_descriptor.key_descriptor = do_key_descriptor(

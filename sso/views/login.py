@@ -21,6 +21,7 @@ from sso.models import SSOProfile
 from sso.organizations.accounts import user_email_verification_resend, user_email_verify
 from sso.organizations.selectors import email_verification_for_token
 from sso.organizations.services import organization_signup
+from sso.profiles.presets import preset_for
 from sso.reasons import LoginRefused, Reason
 from sso.validators import same_origin_path
 from sso.views.headers import to_any_idp
@@ -34,9 +35,14 @@ def _next(request: HttpRequest) -> str:
     return same_origin_path(request.POST.get("next") or request.GET.get("next"))
 
 
-def _sso_login_url(profile: SSOProfile, next_path: str) -> str:
+def _sso_login_url(profile: SSOProfile, next_path: str, email: str = "") -> str:
+    """The SP login URL; with the typed email as a login hint when the profile's IdP takes one
+    (the login view checks it again)."""
     url = reverse("sso:saml2_login", args=[profile.sid])
-    return f"{url}?{urlencode({'next': next_path})}" if next_path else url
+    query = {"next": next_path} if next_path else {}
+    if email and preset_for(profile.idp_kind).login_hint_parameter:
+        query["login_hint"] = email
+    return f"{url}?{urlencode(query)}" if query else url
 
 
 def _with_next(url: str, next_path: str) -> str:
@@ -65,7 +71,7 @@ class EmailStepView(View):
         # "Use a password instead" is how break-glass owners (and, without enforcement,
         # anyone) reach the password step; the password step applies the policy.
         if profile is not None and "use_password" not in request.POST:
-            return redirect(_sso_login_url(profile, next_path))
+            return redirect(_sso_login_url(profile, next_path, email))
         request.session[SESSION_EMAIL_KEY] = email
         return redirect(_with_next(reverse("sso:login_password"), next_path))
 

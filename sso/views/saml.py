@@ -43,6 +43,7 @@ class LoginView(View):
                 config=get_config(request=request),
                 relay_state=same_origin_path(request.GET.get("next")),
                 token=token,
+                login_hint=request.GET.get("login_hint", ""),
             )
         except LoginRefused as refusal:
             return login_failed(request, refusal)

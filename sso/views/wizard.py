@@ -10,17 +10,18 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
+from django.utils.text import slugify
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 
 from sso.events import audit_events_for, connection_test_last, login_events_for
 from sso.forms import ActivateForm, EnforcementForm, IdPMetadataImportForm, IdPSettingsForm
-from sso.models import IdPKind, Organization, ProfileStatus, SSOProfile
+from sso.models import IdPKind, Organization, ProfileStatus, SignaturePolicy, SSOProfile
 from sso.organizations.selectors import owners_of
 from sso.organizations.services import organization_set_sso_enforcement
 from sso.profiles.diagnostics import detail_rows, fix_for
-from sso.profiles.presets import preset_for
+from sso.profiles.presets import PRESETS, preset_for
 from sso.profiles.selectors import (
     CERTIFICATE_USE_DAYS,
     certificates_last_used,
@@ -28,6 +29,7 @@ from sso.profiles.selectors import (
 )
 from sso.profiles.services import (
     profile_activate,
+    profile_choose_idp_kind,
     profile_configure,
     profile_create,
     profile_delete,
@@ -111,17 +113,38 @@ class EnforcementView(SingleSignOnView):
 class SPMetadataStepView(WizardMixin, View):
     def get(self, request: HttpRequest, sid: str) -> HttpResponse:
         profile = self.get_profile(sid)
-        return render(
-            request, "sso/wizard/sp_metadata.html", self.wizard_context(profile, "sp-metadata")
-        )
+        context = self.wizard_context(profile, "sp-metadata")
+        context["needs_certificate"] = [
+            (IdPKind(kind).label, preset.sp_certificate_note)
+            for kind, preset in PRESETS.items()
+            if preset.sp_certificate_note
+        ]
+        return render(request, "sso/wizard/sp_metadata.html", context)
+
+
+class SPCertificateView(WizardMixin, View):
+    """Our SP signing certificate as a PEM file, for IdPs that verify our signed requests."""
+
+    def get(self, request: HttpRequest, sid: str) -> HttpResponse:
+        profile = self.get_profile(sid)
+        response = HttpResponse(profile.sp_certificate_pem, content_type="application/x-pem-file")
+        filename = f"{slugify(profile.name) or 'sso-profile'}-sp-certificate.pem"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+
+def _idp_kind(value: str | None, fallback: str) -> str:
+    kind = value or fallback
+    return kind if kind in IdPKind.values else IdPKind.OTHER
 
 
 @method_decorator(never_cache, name="dispatch")
 class ConfigureIdPStepView(WizardMixin, View):
+    """Steps 2-3: the chosen IdP's instructions; Continue keeps the choice on the profile."""
+
     def get(self, request: HttpRequest, sid: str) -> HttpResponse:
         profile = self.get_profile(sid)
-        kind = request.GET.get("idp") or profile.idp_kind
-        kind = kind if kind in IdPKind.values else IdPKind.OTHER
+        kind = _idp_kind(request.GET.get("idp"), profile.idp_kind)
         context = self.wizard_context(profile, "configure-idp")
         context.update(
             {
@@ -129,9 +152,16 @@ class ConfigureIdPStepView(WizardMixin, View):
                 "idp_kinds": IdPKind.choices,
                 "guide": preset_for(kind),
                 "idp_kind_label": IdPKind(kind).label,
+                "policy_label": SignaturePolicy(preset_for(kind).default_policy).label,
             }
         )
         return render(request, "sso/wizard/configure_idp.html", context)
+
+    def post(self, request: HttpRequest, sid: str) -> HttpResponse:
+        profile = self.get_profile(sid)
+        kind = _idp_kind(request.POST.get("idp"), profile.idp_kind)
+        profile_choose_idp_kind(profile=profile, actor=request.user, idp_kind=kind)
+        return redirect("sso:wizard_idp_metadata", sid=profile.sid)
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -167,6 +197,7 @@ class IdPMetadataStepView(WizardMixin, View):
                     allow_idp_initiated=form.cleaned_data["allow_idp_initiated"],
                     jit_provisioning=form.cleaned_data["jit_provisioning"],
                     jit_role=form.cleaned_data["jit_role"],
+                    signature_policy=form.cleaned_data["signature_policy"],
                 )
             except ValidationError as error:
                 form.add_error(None, error)
@@ -189,7 +220,11 @@ class IdPMetadataStepView(WizardMixin, View):
         messages.info(
             self.request, "IdP metadata imported. Check the values, then Save & Continue."
         )
-        form = IdPSettingsForm(initial=initial, has_certificate=profile.certificates.exists())
+        form = IdPSettingsForm(
+            initial=initial,
+            has_certificate=profile.certificates.exists(),
+            preset=preset_for(profile.idp_kind),
+        )
         return self._render(profile, form, IdPMetadataImportForm(), imported=True)
 
     @staticmethod
@@ -204,12 +239,14 @@ class IdPMetadataStepView(WizardMixin, View):
             "allow_idp_initiated": profile.allow_idp_initiated,
             "jit_provisioning": profile.jit_provisioning,
             "jit_role": profile.jit_role,
+            "signature_policy": profile.signature_policy,
         }
 
     def _settings_form(self, profile: SSOProfile, **kwargs: Any) -> IdPSettingsForm:
         return IdPSettingsForm(
             initial=self._initial(profile),
             has_certificate=profile.certificates.exists(),
+            preset=preset_for(profile.idp_kind),
             **kwargs,
         )
 
@@ -229,6 +266,7 @@ class IdPMetadataStepView(WizardMixin, View):
                 "form": form,
                 "import_form": import_form,
                 "imported": imported,
+                "guide": preset_for(profile.idp_kind),
                 "certificates": [
                     (certificate, last_used.get(certificate.fingerprint_sha256))
                     for certificate in sorted(

@@ -59,10 +59,4 @@
       }
     }
   });
-
-  document.addEventListener("change", function (event) {
-    if (event.target.matches("[data-autosubmit]")) {
-      event.target.form.submit();
-    }
-  });
 })();

@@ -69,10 +69,12 @@ def test_admin_walks_the_sso_wizard(
     assert entity_id_value in metadata
     shot(page, "wizard-1-sp-metadata")
 
-    # 4. Steps 2 and 3: IdP-specific instructions; the select reloads the page by itself.
+    # 4. Steps 2 and 3: IdP-specific instructions; choosing changes nothing until submitted.
     page.get_by_role("link", name="Continue", exact=True).click()
     expect(page.get_by_role("heading", name=re.compile("Steps 2 and 3"))).to_be_visible()
     page.get_by_label("Your identity provider").select_option(label="Okta")
+    expect(page).to_have_url(re.compile(r"/configure-idp/$"))
+    page.get_by_role("button", name="Show instructions").click()
     page.wait_for_url(re.compile(r"/configure-idp/\?idp=okta$"))
     expect(page.get_by_role("heading", name="In Okta")).to_be_visible()
     expect(page.locator(".instructions")).to_contain_text("Audience URI (SP Entity ID)")
@@ -80,8 +82,10 @@ def test_admin_walks_the_sso_wizard(
     shot(page, "wizard-2-configure-idp")
 
     # 5. Step 4: the IdP metadata form. A plain http SSO URL is refused beside the field.
-    page.get_by_role("link", name="I have configured my IdP — Continue").click()
+    page.get_by_role("button", name="I have configured Okta — Continue").click()
     expect(page.get_by_role("heading", name="Step 4: IdP metadata")).to_be_visible()
+    expect(page.get_by_label("Identity provider", exact=True)).to_have_value("okta")
+    expect(page.get_by_label("Signature policy")).to_have_value("both")
     sso_url = page.get_by_label("Single sign-on URL")
     sso_url.fill("http://acme.okta.test/app/sso/saml")
     page.get_by_role("button", name="Save & Continue").click()
@@ -95,7 +99,7 @@ def test_admin_walks_the_sso_wizard(
 
     page.get_by_label("Friendly name").fill("Okta production")
     page.get_by_label("Identity provider", exact=True).select_option(label="Okta")
-    page.get_by_label("Issuer ID/URL").fill("http://www.okta.com/exk1")
+    page.get_by_label("Identity Provider Issuer").fill("http://www.okta.com/exk1")
     sso_url.fill("https://acme.okta.test/app/sso/saml")
     page.get_by_label("Paste the certificate", exact=True).fill(idp_keys.certificate_pem)
     domain_rows = page.locator("[data-domain-row] input")

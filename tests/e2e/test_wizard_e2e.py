@@ -88,7 +88,7 @@ def test_admin_sets_up_sso_with_a_real_idp_and_people_sign_in(
 
     # Steps 2 and 3 are the IdP's side, done above.
     page.get_by_role("link", name="Continue", exact=True).click()
-    page.get_by_role("link", name="I have configured my IdP — Continue").click()
+    page.get_by_role("button", name="I have configured my IdP — Continue").click()
 
     # Step 4: import the IdP's metadata, name the profile, trust acme.test, save.
     expect(page.get_by_role("heading", name="Step 4: IdP metadata")).to_be_visible()

@@ -23,6 +23,7 @@ from sso.models import (
 from sso.profiles.selectors import CERTIFICATE_USE_DAYS, certificates_last_used
 from sso.profiles.services import (
     profile_activate,
+    profile_choose_idp_kind,
     profile_configure,
     profile_create,
     profile_delete,
@@ -317,3 +318,43 @@ def test_form_and_service_together_reject_everything_or_nothing(certificate_pem)
     ]
     profile.refresh_from_db()
     assert profile.status == ProfileStatus.DRAFT
+
+
+def test_profile_choose_idp_kind_takes_its_default_policy_while_draft_and_audits():
+    profile = SSOProfileFactory()
+    assert profile.signature_policy == "both"
+
+    profile_choose_idp_kind(profile=profile, actor=None, idp_kind="google")
+
+    profile.refresh_from_db()
+    assert (profile.idp_kind, profile.signature_policy) == ("google", "response")
+    assert AuditEvent.objects.get(profile=profile, action=AuditAction.CHANGED).changes == {
+        "idp_kind": ["other", "google"],
+        "signature_policy": ["both", "response"],
+    }
+    profile_choose_idp_kind(profile=profile, actor=None, idp_kind="google")
+    assert AuditEvent.objects.filter(profile=profile).count() == 1
+
+
+def test_profile_choose_idp_kind_keeps_a_configured_profiles_policy(certificate_pem):
+    profile = configure(SSOProfileFactory(), certificate_pem)
+    profile_choose_idp_kind(profile=profile, actor=None, idp_kind="google")
+    profile.refresh_from_db()
+    assert (profile.idp_kind, profile.signature_policy) == ("google", "both")
+
+
+def test_profile_configure_signature_policy_is_audited_and_needs_a_new_test(certificate_pem):
+    profile = configure(SSOProfileFactory(), certificate_pem)
+    profile.status = ProfileStatus.TESTED
+    profile.save()
+
+    configure(profile, certificate_pem, signature_policy="assertion")
+
+    profile.refresh_from_db()
+    assert profile.signature_policy == "assertion"
+    assert profile.status == ProfileStatus.CONFIGURED
+    changes = AuditEvent.objects.filter(profile=profile).first().changes
+    assert changes["signature_policy"] == ["both", "assertion"]
+    configure(profile, certificate_pem)
+    profile.refresh_from_db()
+    assert profile.signature_policy == "assertion"

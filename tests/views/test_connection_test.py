@@ -166,13 +166,16 @@ FAILURES = [
         "assertion unsigned",
         lambda idp, spec, p: idp.signxml_response(spec, sign_assertion=False),
         "assertion_unsigned",
-        lambda p: ["Turn on assertion signing", "Assertion Signature: Signed"],
+        lambda p: [
+            "In Okta, Show Advanced Settings → Assertion Signature: Signed",
+            "Response signed",
+        ],
     ),
     (
         "response unsigned",
         lambda idp, spec, p: idp.signxml_response(spec, sign_response=False),
         "response_unsigned",
-        lambda p: ["sign the Response as well"],
+        lambda p: ["In Okta, Show Advanced Settings → Response: Signed", "Assertion signed"],
     ),
     (
         "encrypted",

@@ -52,6 +52,18 @@ def test_email_of_active_profile_domain_goes_to_its_idp_keeping_next(client):
     )
 
 
+def test_email_step_passes_the_email_as_login_hint_only_where_the_idp_takes_one(client):
+    entra = ActiveProfileFactory(idp_kind="entra_id")
+    response = email_step(client, "grace@acme.test")
+    assert response["Location"] == (
+        reverse("sso:saml2_login", args=[entra.sid]) + "?login_hint=grace%40acme.test"
+    )
+    entra.idp_kind = "okta"
+    entra.save()
+    response = email_step(client, "grace@acme.test")
+    assert response["Location"] == reverse("sso:saml2_login", args=[entra.sid])
+
+
 @pytest.mark.parametrize(
     ("email", "winner"),
     [

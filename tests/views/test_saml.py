@@ -18,6 +18,7 @@ from lxml import etree
 from sso.crypto import certificate_body
 from sso.profiles.services import profile_create
 from sso.saml.config import sp_acs_url, sp_entity_id
+from sso.saml.facts import SHA1_ALGORITHMS, allowed_algorithms
 from tests.factories import ActiveProfileFactory, OrganizationFactory, SSOProfileFactory
 from tests.fixtures.idp import authn_request_from_redirect
 
@@ -28,6 +29,7 @@ DS = "http://www.w3.org/2000/09/xmldsig#"
 SAMLP = "urn:oasis:names:tc:SAML:2.0:protocol"
 SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
 EMAIL = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
+ALG = "urn:oasis:names:tc:SAML:metadata:algsupport"
 RSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
 
 
@@ -68,6 +70,57 @@ def test_metadata_describes_the_profile_as_its_own_sp(client):
     certificates = [c.text.strip() for c in descriptor.iter(f"{{{DS}}}X509Certificate")]
     assert certificate_body(profile.sp_certificate_pem) in certificates
     assert "PRIVATE" not in response.content.decode()
+
+
+def test_metadata_advertises_only_algorithms_the_acs_accepts_and_no_encryption_key(client):
+    profile = SSOProfileFactory()
+
+    root = etree.fromstring(client.get(reverse("sso:saml2_metadata", args=[profile.sid])).content)
+
+    advertised = {
+        element.get("Algorithm")
+        for element in root.iter(f"{{{ALG}}}DigestMethod", f"{{{ALG}}}SigningMethod")
+    }
+    assert RSA_SHA256 in advertised and "http://www.w3.org/2001/04/xmlenc#sha256" in advertised
+    assert advertised <= allowed_algorithms()
+    assert not advertised & SHA1_ALGORITHMS
+    assert not any("md5" in algorithm or "sha1" in algorithm for algorithm in advertised)
+    uses = [key.get("use") for key in root.iter(f"{{{MD}}}KeyDescriptor")]
+    assert uses == ["signing"]
+
+
+def test_login_hint_goes_to_entra_and_keycloak_on_the_sso_url_outside_the_signature(client):
+    for kind in ("entra_id", "keycloak"):
+        profile = ActiveProfileFactory(idp_kind=kind)
+        response = client.get(
+            reverse("sso:saml2_login", args=[profile.sid]),
+            {"login_hint": "grace+sso@acme.test", "next": "/console/"},
+        )
+        location = response["Location"]
+        assert location.endswith("&login_hint=grace%2Bsso%40acme.test")
+        request, query = authn_request_from_redirect(location)
+        assert query["login_hint"] == "grace+sso@acme.test"
+        assert query["RelayState"] == "/console/"
+        verify_redirect_signature(location, profile.sp_certificate_pem)
+        assert request.find(f"{{{SAML}}}Subject") is None
+
+
+@pytest.mark.parametrize(
+    ("kind", "hint"),
+    [
+        ("okta", "grace@acme.test"),
+        ("other", "grace@acme.test"),
+        ("entra_id", "grace@evil.test"),
+        ("entra_id", "not an email"),
+        ("entra_id", "grace@acme.test&SAMLRequest=x"),
+    ],
+)
+def test_login_hint_left_out_for_other_idps_and_other_domains(client, kind, hint):
+    profile = ActiveProfileFactory(idp_kind=kind)
+    response = client.get(reverse("sso:saml2_login", args=[profile.sid]), {"login_hint": hint})
+    location = response["Location"]
+    assert "login_hint" not in location
+    verify_redirect_signature(location, profile.sp_certificate_pem)
 
 
 def test_metadata_download_is_an_attachment_named_after_the_profile(client):

@@ -32,7 +32,9 @@ pytestmark = pytest.mark.django_db
 METADATA = Template((FIXTURES / "idp_metadata.xml").read_text())
 PROFILE_URLS = [
     ("sso:wizard_sp_metadata", "get"),
+    ("sso:wizard_sp_certificate", "get"),
     ("sso:wizard_configure_idp", "get"),
+    ("sso:wizard_configure_idp", "post"),
     ("sso:wizard_idp_metadata", "get"),
     ("sso:wizard_idp_metadata", "post"),
     ("sso:wizard_test", "get"),
@@ -173,6 +175,88 @@ def test_configure_idp_step_uses_vendor_wording(admin_client, draft, kind, wordi
     assert wording in content
     assert f"https://sso.test/sso/saml2/{draft.sid}/acs/" in content
     assert "email" in content.lower()
+
+
+def test_step_one_shows_sp_certificate_to_copy_and_download_and_no_encryption(
+    admin_client, draft
+):
+    content = admin_client.get(reverse("sso:wizard_sp_metadata", args=[draft.sid])).content.decode()
+    assert certificate_body(draft.sp_certificate_pem)[:64] in content
+    assert 'data-copy="sp-certificate"' in content
+    assert reverse("sso:wizard_sp_certificate", args=[draft.sid]) in content
+    assert "Client signature required" in content
+    assert "we do not accept encrypted assertions" in content
+    assert "PRIVATE" not in content
+
+    response = admin_client.get(reverse("sso:wizard_sp_certificate", args=[draft.sid]))
+    assert response["Content-Type"] == "application/x-pem-file"
+    assert response["Content-Disposition"] == 'attachment; filename="okta-sp-certificate.pem"'
+    assert response.content.decode() == draft.sp_certificate_pem
+    assert b"PRIVATE" not in response.content
+
+
+def test_configure_idp_select_does_not_submit_on_change(admin_client, draft):
+    content = admin_client.get(reverse("sso:wizard_configure_idp", args=[draft.sid])).content
+    assert b"data-autosubmit" not in content
+    assert b'<button class="button small" type="submit">Show instructions</button>' in content
+
+
+@pytest.mark.parametrize(
+    ("kind", "words"),
+    [
+        ("keycloak", ["Sign documents", "Sign assertions", "Force name ID format", "Client "
+                      "signature required", "Encrypt assertions"]),
+        ("google", ["Signed response", "never both", "Response signed"]),
+        ("adfs", ["-SamlResponseSignature MessageAndAssertion", "no NameID"]),
+        ("entra_id", ["Signing Option", "NotBefore equal to IssueInstant"]),
+    ],
+)
+def test_configure_idp_instructions_name_the_idps_switches(admin_client, draft, kind, words):
+    url = reverse("sso:wizard_configure_idp", args=[draft.sid])
+    content = admin_client.get(url, {"idp": kind}).content.decode().replace("&#x27;", "'")
+    assert all(word in content for word in words), [w for w in words if w not in content]
+
+
+def test_chosen_idp_kind_carries_through_to_step_four_with_its_labels_and_policy(
+    admin_client, draft, admin
+):
+    url = reverse("sso:wizard_configure_idp", args=[draft.sid])
+
+    response = admin_client.post(url, {"idp": "entra_id"})
+
+    assert response["Location"] == reverse("sso:wizard_idp_metadata", args=[draft.sid])
+    draft.refresh_from_db()
+    assert draft.idp_kind == "entra_id"
+    audit = AuditEvent.objects.filter(profile=draft).first()
+    assert audit.actor == admin.user and audit.changes["idp_kind"] == ["other", "entra_id"]
+    page = admin_client.get(response["Location"]).content.decode()
+    assert '<option value="entra_id" selected>' in page
+    for label in ("Microsoft Entra Identifier", "Login URL", "Certificate (Base64)"):
+        assert label in page
+    assert '<select name="signature_policy"' in page
+    assert '<option value="both" selected>' in page
+    assert "Signing Option &#x27;Sign SAML response and assertion&#x27; signs both." in page
+
+
+def test_google_defaults_to_response_policy_in_step_four(admin_client, draft):
+    admin_client.post(reverse("sso:wizard_configure_idp", args=[draft.sid]), {"idp": "google"})
+    page = admin_client.get(reverse("sso:wizard_idp_metadata", args=[draft.sid])).content.decode()
+    assert '<option value="response" selected>' in page
+    assert "never both" in page
+
+
+def test_step_four_saves_the_signature_policy(admin_client, draft, certificate_pem):
+    url = reverse("sso:wizard_idp_metadata", args=[draft.sid])
+    response = admin_client.post(url, settings_data(certificate_pem, signature_policy="assertion"))
+    assert response.status_code == HTTPStatus.FOUND
+    draft.refresh_from_db()
+    assert draft.signature_policy == "assertion"
+    assert AuditEvent.objects.filter(profile=draft).first().changes["signature_policy"] == [
+        "both",
+        "assertion",
+    ]
+    refused = admin_client.post(url, settings_data(certificate_pem, signature_policy="none"))
+    assert refused.status_code == HTTPStatus.BAD_REQUEST
 
 
 def test_idp_metadata_save_configures_and_continues_to_test(admin_client, draft, certificate_pem):
