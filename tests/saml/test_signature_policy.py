@@ -172,6 +172,10 @@ def test_unsigned_response_cannot_make_an_unsolicited_assertion_answer_a_request
     )
     assert_refused(post_response(client, profile, xml), "unknown_in_response_to")
     assert not User.objects.exists()
+    # Refused before pysaml2 (which also refuses it), with the reason the admin can act on.
+    assert last_event().detail["problem"] == (
+        "the unsigned Response answers a request the signed assertion does not"
+    )
 
 
 def test_unsigned_response_without_the_assertions_in_response_to_refused(
@@ -182,6 +186,9 @@ def test_unsigned_response_without_the_assertions_in_response_to_refused(
     assertion = idp.signed_assertion(spec.replace(in_response_to=request_id))
     xml = idp.strip_placeholder(idp.response_xml(spec, assertion))
     assert_refused(post_response(client, profile, xml), "unknown_in_response_to")
+    assert last_event().detail["problem"] == (
+        "the unsigned Response has no InResponseTo, the signed assertion has one"
+    )
 
 
 def test_unsigned_response_destination_must_be_the_acs(client, profile, idp, spec):
