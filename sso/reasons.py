@@ -27,6 +27,10 @@ class Reason(models.TextChoices):
         "weak_signature_algorithm",
         "The response is signed with SHA-1, which is refused.",
     )
+    UNSUPPORTED_SIGNATURE_ALGORITHM = (
+        "unsupported_signature_algorithm",
+        "The response is signed with an algorithm this product does not verify (such as RSA-PSS).",
+    )
     ISSUER_MISMATCH = "issuer_mismatch", "The Issuer is not the profile's IdP Issuer."
     AUDIENCE_MISMATCH = "audience_mismatch", "The Audience is not this profile's SP Entity ID."
     DESTINATION_MISMATCH = "destination_mismatch", "The Destination is not this profile's ACS URL."
@@ -53,6 +57,15 @@ class Reason(models.TextChoices):
         "The email's domain is not verified, so no account is created or linked for it.",
     )
     IDP_STATUS_ERROR = "idp_status_error", "The IdP answered with an error status."
+    MISSING_ISSUER = "missing_issuer", "The response or its assertion does not name its Issuer."
+    MISSING_AUTHN_STATEMENT = (
+        "missing_authn_statement",
+        "The assertion has no AuthnStatement: it does not say that the user signed in.",
+    )
+    BINDING_NOT_SUPPORTED = (
+        "binding_not_supported",
+        "The response came through a binding the ACS does not accept (only HTTP-POST).",
+    )
     MALFORMED_RESPONSE = "malformed_response", "The response is not a well-formed SAML Response."
     PROFILE_INACTIVE = "profile_inactive", "The SSO profile is not active."
     USER_NOT_PROVISIONED = (
@@ -118,6 +131,7 @@ DEFAULT_USER_MESSAGE = (
 
 _STATUS = {
     Reason.MALFORMED_RESPONSE: HTTPStatus.BAD_REQUEST,
+    Reason.BINDING_NOT_SUPPORTED: HTTPStatus.BAD_REQUEST,
     Reason.PASSWORD_INVALID: HTTPStatus.BAD_REQUEST,
     Reason.PASSWORD_THROTTLED: HTTPStatus.TOO_MANY_REQUESTS,
     Reason.EMAIL_UNVERIFIED: HTTPStatus.BAD_REQUEST,

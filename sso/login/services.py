@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -133,6 +134,29 @@ def _login_hint_query(profile: SSOProfile, login_hint: str) -> dict[str, str]:
     if not trusted_domains_for_email(profile=profile, email=login_hint):
         return {}
     return {parameter: login_hint}
+# The SAML messages that may reach the ACS by GET, and the binding each one names.
+_GET_BINDINGS = {
+    "SAMLResponse": "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect",
+    "SAMLart": "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Artifact",
+}
+
+
+def sso_login_by_get(
+    *, request: HttpRequest, profile: SSOProfile, parameters: Mapping[str, str]
+) -> LoginRefused | None:
+    """A SAML message sent to the ACS by GET (the IdP uses the HTTP-Redirect or Artifact binding
+    for its answer): the refusal, recorded with the binding it named; None for a GET that
+    carries no SAML message. Nothing it carries is read."""
+    binding = next((_GET_BINDINGS[name] for name in _GET_BINDINGS if name in parameters), None)
+    if binding is None:
+        return None
+    refusal = LoginRefused(
+        Reason.BINDING_NOT_SUPPORTED,
+        binding=binding,
+        expected="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST",
+    )
+    refusal.event = _refusal_record(request, profile, refusal)
+    return refusal
 
 
 def sso_login_start(
@@ -242,6 +266,7 @@ def _sign_in(request: HttpRequest, login: VerifiedLogin) -> LoginEvent:
         detail={
             "initiated_by": "sp" if login.pending else "idp",
             "verified_with": login.verifying_certificate,
+            **login.signing(),
         },
     )
     auth.login(request, user, backend=SSO_BACKEND)

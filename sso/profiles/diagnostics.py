@@ -15,10 +15,12 @@ from sso.saml.config import sp_acs_url, sp_entity_id
 FIXES: dict[str, str] = {
     Reason.OK: "",
     Reason.RESPONSE_UNSIGNED: (
-        "The SAML Response is not signed (at most the assertion is). {response_signing_fix}"
+        "The SAML Response is not signed (at most the assertion is), and this profile's "
+        "signature policy ({signature_policy}) requires it. {response_signing_fix}"
     ),
     Reason.ASSERTION_UNSIGNED: (
-        "The Response is signed but the Assertion is not. {assertion_signing_fix}"
+        "The Response is signed but the Assertion is not, and this profile's signature policy "
+        "({signature_policy}) requires it. {assertion_signing_fix}"
     ),
     Reason.SIGNATURE_INVALID: "{signature_fix}",
     Reason.ENCRYPTED_ASSERTION_UNSUPPORTED: (
@@ -29,6 +31,7 @@ FIXES: dict[str, str] = {
         "Your IdP signs with SHA-1 ({algorithm}), which is refused. Set the signature and "
         "digest algorithms to RSA-SHA256 / SHA-256 in your IdP."
     ),
+    Reason.UNSUPPORTED_SIGNATURE_ALGORITHM: "{algorithm_fix}",
     Reason.ISSUER_MISMATCH: (
         "The IdP sent the Issuer {received}, but this profile expects {expected}. If the IdP "
         "is right, paste its Issuer into Issuer ID/URL in step 4; otherwise check that the "
@@ -83,9 +86,20 @@ FIXES: dict[str, str] = {
         "or linked. Verify the domain on the Domains page (a DNS TXT record or an HTTPS file), "
         "or invite the person."
     ),
-    Reason.IDP_STATUS_ERROR: (
-        "The IdP answered with the status {status} {second_level_status} {status_message}. "
-        "Look at the IdP's sign-in log: most often the user is not assigned to the application."
+    Reason.IDP_STATUS_ERROR: "{status_fix}",
+    Reason.MISSING_ISSUER: (
+        "The {element} has no Issuer. In your IdP, set its Issuer / Entity ID (it must be "
+        "{idp_issuer}); an IdP that omits it from the Response must not sign the Response."
+    ),
+    Reason.MISSING_AUTHN_STATEMENT: (
+        "The assertion has no AuthnStatement, so it does not say that the user signed in (an "
+        "attribute-only assertion). Use the IdP's SAML 2.0 web sign-in (SSO) application, "
+        "not an attribute query or a custom assertion without an authentication statement."
+    ),
+    Reason.BINDING_NOT_SUPPORTED: (
+        "The IdP sent its answer with the binding {binding} (in the URL, by GET). This ACS "
+        "accepts only HTTP-POST: in your IdP, set the Assertion Consumer Service binding to "
+        "HTTP-POST for {acs_url}."
     ),
     Reason.MALFORMED_RESPONSE: (
         "What arrived is not a well-formed SAML Response ({problem}). Check that the IdP "
@@ -172,6 +186,57 @@ def _signing_fixes(preset: Preset, idp: str, policy: str) -> dict[str, str]:
     }
 
 
+_MGF1 = "-rsa-MGF1"
+_STATUS = "urn:oasis:names:tc:SAML:2.0:status:"
+_STATUS_FIXES = {
+    "InvalidNameIDPolicy": (
+        "The IdP could not produce the NameID this profile asks for (an email address), for "
+        "example because the user has no email address at the IdP. In your IdP: "
+        "{name_id_field}, and give the user an email address."
+    ),
+    "RequestDenied": (
+        "The IdP refused to sign this user in to the application: most often the user (or a "
+        "group they belong to) is not assigned to it. Assign them in your IdP."
+    ),
+    "AuthnFailed": (
+        "The user did not sign in at the IdP (a wrong password, a refused second factor or a "
+        "cancelled sign-in). Ask them to try again; the IdP's sign-in log says why."
+    ),
+}
+
+
+def _algorithm_fix(detail: dict[str, Any]) -> str:
+    algorithm = str(detail.get("algorithm") or "(none)")
+    if algorithm.endswith(_MGF1):
+        return (
+            f"Your IdP signs with RSA-PSS ({algorithm}), which is not supported. In Keycloak "
+            "this is the client's Signature algorithm RSA_SHA256_MGF1 or RSA_SHA512_MGF1: set "
+            "Signature algorithm: RSA_SHA256 (Clients → the client → Signature and Encryption). "
+            "In other IdPs, choose RSA-SHA256."
+        )
+    return (
+        f"Your IdP signs with {algorithm}, which is not supported. Set the signature algorithm "
+        "to RSA-SHA256 and the digest algorithm to SHA-256 in your IdP."
+    )
+
+
+def _status_fix(detail: dict[str, Any], guide: Any) -> str:
+    received = " ".join(
+        _text(detail[key])
+        for key in ("status", "second_level_status", "status_message")
+        if detail.get(key)
+    )
+    said = f"The IdP answered with the status {received or '(not given)'}. "
+    second = str(detail.get("second_level_status") or "").removeprefix(_STATUS)
+    advice = _STATUS_FIXES.get(second)
+    if advice is None:
+        return said + (
+            "Look at the IdP's sign-in log: most often the user is not assigned to the "
+            "application."
+        )
+    return said + advice.format(name_id_field=guide.name_id_field)
+
+
 def fix_for(event: LoginEvent, profile: SSOProfile) -> str:
     """The advice for this event's reason, with its values and the IdP's own field names."""
     template = FIXES.get(event.reason, FIXES[Reason.INTERNAL_ERROR])
@@ -191,7 +256,11 @@ def fix_for(event: LoginEvent, profile: SSOProfile) -> str:
         signature_fix=_signature_fix(event.detail),
         name_id_note=guide.name_id_note,
         time_note=guide.time_note,
+        algorithm_fix=_algorithm_fix(event.detail),
+        status_fix=_status_fix(event.detail, guide),
+        idp_issuer=profile.idp_issuer or "(not set)",
     )
+    values.setdefault("signature_policy", profile.signature_policy)
     idp = IdPKind(profile.idp_kind).label if profile.idp_kind != IdPKind.OTHER else "your IdP"
     values.update(_signing_fixes(guide, idp, profile.signature_policy))
     return template.format_map(values).strip()
@@ -217,6 +286,10 @@ DETAIL_LABELS = {
     "seconds_late": "Seconds late",
     "initiated_by": "Initiated by",
     "verified_with": "Verified with the certificate (SHA-256)",
+    "signed": "Signed elements",
+    "signature_policy": "Signature policy",
+    "binding": "Binding",
+    "element": "Element",
 }
 
 

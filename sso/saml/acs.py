@@ -3,7 +3,8 @@
 Order matters. Shape and claims are checked first on the untrusted document (they can only
 refuse). The AuthnRequest the response answers is then used up as it is found (it is bound to
 this browser, and a request is answered once, even by a refused response). Then pysaml2
-verifies both signatures with the profile's certificates (in process by default,
+verifies the signatures the profile's signature policy requires, and any other one present,
+with the profile's certificates (in process by default,
 sso/saml/pysaml2/client.py), and only then is the assertion id remembered, for replay protection.
 """
 
@@ -61,6 +62,9 @@ class VerifiedLogin:
     attributes: dict[str, list[str]] = field(default_factory=dict)
     signature_algorithms: list[str] = field(default_factory=list)
     verifying_certificate: str = ""
+    # Which elements carried a verified signature, and the policy that required them.
+    signed: list[str] = field(default_factory=list)
+    signature_policy: str = ""
     clock_difference_seconds: int | None = None
     # The assertion's issuer and id, hashed, and until when they must stay refused.
     replay_digest: str = ""
@@ -79,6 +83,10 @@ class VerifiedLogin:
             "in_response_to": self.in_response_to,
         }
 
+    def signing(self) -> dict[str, Any]:
+        """Which elements were signed, under which policy: for every login event."""
+        return {"signed": self.signed, "signature_policy": self.signature_policy}
+
     def diagnostics(self) -> dict[str, Any]:
         """What a connection test shows the admin about the IdP's response."""
         return {
@@ -88,6 +96,7 @@ class VerifiedLogin:
             "attributes": self.attributes,
             "signature_algorithms": sorted(set(self.signature_algorithms)),
             "verifying_certificate": self.verifying_certificate,
+            **self.signing(),
             "clock_difference_seconds": self.clock_difference_seconds,
             "email_domain": self.email.rpartition("@")[2],
         }
@@ -158,7 +167,7 @@ def _verify_signatures(  # noqa: ANN202
     facts: ResponseFacts,
     received: ReceivedDocument,
 ):
-    """pysaml2 verifies both signatures against the profile's certificates, and the rest again."""
+    """pysaml2 verifies the signatures against the profile's certificates, and the rest again."""
     client = saml_client_for(profile, allow_unsolicited=pending is None, received=received)
     outstanding = {pending.request_id: pending.relay_state} if pending else {}
     try:
@@ -216,7 +225,7 @@ def verify_response(
     """
     now = now or dt.datetime.now(dt.UTC)
     xml = _decode(saml_response)
-    facts, root = read_response(xml)
+    facts, root = read_response(xml, policy=profile.signature_policy)
     try:
         return _verify(
             profile=profile,
@@ -302,6 +311,8 @@ def _verify(
         attributes={key: [str(v) for v in values] for key, values in (verified.ava or {}).items()},
         signature_algorithms=facts.signature_algorithms,
         verifying_certificate=_verifying_certificate(profile, facts),
+        signed=facts.signed,
+        signature_policy=profile.signature_policy,
         clock_difference_seconds=(
             round((facts.issue_instant - now).total_seconds()) if facts.issue_instant else None
         ),

@@ -24,6 +24,7 @@ from sso.crypto import certificate_body, decrypt_private_key
 from sso.models import SSOProfile
 from sso.saml.pysaml2.client import ProfileSaml2Client
 from sso.saml.pysaml2.signature import ReceivedDocument
+from sso.saml.signing import ASSERTION, RESPONSE, required_signatures
 
 
 @lru_cache(maxsize=4096)
@@ -74,6 +75,7 @@ def _config_version(profile: SSOProfile, allow_unsolicited: bool) -> tuple:
         profile.updated_at,
         profile.idp_issuer,
         profile.idp_sso_url,
+        profile.signature_policy,
         tuple(sorted(c.fingerprint_sha256 for c in profile.certificates.all())),
         allow_unsolicited,
         settings.SSO_PUBLIC_BASE_URL,
@@ -114,13 +116,15 @@ def saml_client_for(
 
 
 def _build_sp_config(profile: SSOProfile, *, allow_unsolicited: bool) -> SPConfig:
+    # pysaml2 requires what the policy requires and verifies every other signature it finds.
+    required = required_signatures(profile.signature_policy)
     service: dict = {
         "name": escape(profile.name),
         "endpoints": {"assertion_consumer_service": [(sp_acs_url(profile), BINDING_HTTP_POST)]},
         "allow_unsolicited": allow_unsolicited,
         "authn_requests_signed": True,
-        "want_response_signed": True,
-        "want_assertions_signed": True,
+        "want_response_signed": RESPONSE in required,
+        "want_assertions_signed": ASSERTION in required,
         "name_id_format": NAMEID_FORMAT_EMAILADDRESS,
         "name_id_format_allow_create": False,
         "signing_algorithm": SIG_RSA_SHA256,

@@ -13,48 +13,27 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache
 
-from django.conf import settings
 from lxml import etree
 
 from sso.reasons import LoginRefused, Reason
+from sso.saml.signing import (
+    DIGEST_ALGORITHMS,
+    DS,
+    SHA1_ALGORITHMS,
+    SIGNATURE_ALGORITHMS,
+    check_signatures,
+)
+
+# Kept importable from here, where they were first defined.
+__all__ = ["DIGEST_ALGORITHMS", "SHA1_ALGORITHMS", "SIGNATURE_ALGORITHMS"]
 
 SAMLP = "urn:oasis:names:tc:SAML:2.0:protocol"
 SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
-DS = "http://www.w3.org/2000/09/xmldsig#"
 NS = {"samlp": SAMLP, "saml": SAML, "ds": DS}
 
 STATUS_SUCCESS = "urn:oasis:names:tc:SAML:2.0:status:Success"
 BEARER = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
 MAX_RESPONSE_BYTES = 2 * 1024 * 1024
-
-SHA1_ALGORITHMS = {
-    "http://www.w3.org/2000/09/xmldsig#rsa-sha1",
-    "http://www.w3.org/2000/09/xmldsig#sha1",
-    "http://www.w3.org/2000/09/xmldsig#dsa-sha1",
-    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha1",
-}
-SIGNATURE_ALGORITHMS = {
-    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
-    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384",
-    "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512",
-    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256",
-    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384",
-    "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512",
-}
-DIGEST_ALGORITHMS = {
-    "http://www.w3.org/2001/04/xmlenc#sha256",
-    "http://www.w3.org/2001/04/xmldsig-more#sha384",
-    "http://www.w3.org/2001/04/xmlenc#sha512",
-}
-_STRONG_ALGORITHMS = frozenset(SIGNATURE_ALGORITHMS | DIGEST_ALGORITHMS)
-_WITH_SHA1_ALGORITHMS = _STRONG_ALGORITHMS | SHA1_ALGORITHMS
-
-
-def allowed_algorithms() -> frozenset[str]:
-    """The signature and digest algorithms a signature may use; SHA-1 ones only while
-    SSO_ALLOW_SHA1_SIGNATURES is on. The one place the rule and the setting meet."""
-    return _WITH_SHA1_ALGORITHMS if settings.SSO_ALLOW_SHA1_SIGNATURES else _STRONG_ALGORITHMS
-
 
 # The elements read_response counts in one pass, and every ID attribute value in the document.
 _COUNTED = (f"{{{SAML}}}Assertion", f"{{{SAML}}}EncryptedAssertion", f"{{{DS}}}Signature")
@@ -135,6 +114,8 @@ class ResponseFacts:
     signature_algorithms: list[str] = field(default_factory=list)
     signing_certificates: list[str] = field(default_factory=list)
     issue_instant: dt.datetime | None = None
+    # The elements that carry a signature ("response", "assertion"); pysaml2 verifies each.
+    signed: list[str] = field(default_factory=list)
 
     @property
     def issuer(self) -> str:
@@ -186,43 +167,10 @@ def _own_text(element: etree._Element) -> list[str]:
     return parts
 
 
-def _only_signature(parent: etree._Element, missing: Reason) -> etree._Element:
-    signatures = [child for child in parent if child.tag == f"{{{DS}}}Signature"]
-    if not signatures:
-        raise LoginRefused(missing)
-    if len(signatures) > 1:
-        raise _malformed("more than one signature on one element")
-    return signatures[0]
-
-
-def _check_signature_shape(
-    signature: etree._Element, signed: etree._Element, *, allowed: frozenset[str]
-) -> list[str]:
-    references = signature.findall(_clark("ds:SignedInfo/ds:Reference"))
-    if len(references) != 1:
-        raise LoginRefused(Reason.SIGNATURE_INVALID, problem="signature must have one reference")
-    element_id = signed.get("ID")
-    if not element_id or references[0].get("URI") != f"#{element_id}":
-        raise LoginRefused(Reason.SIGNATURE_INVALID, problem="signature references another element")
-    method = signature.find(_clark("ds:SignedInfo/ds:SignatureMethod"))
-    digest = references[0].find(_clark("ds:DigestMethod"))
-    algorithms = [
-        method.get("Algorithm", "") if method is not None else "",
-        digest.get("Algorithm", "") if digest is not None else "",
-    ]
-    for algorithm in algorithms:
-        if algorithm in allowed:
-            continue
-        if algorithm in SHA1_ALGORITHMS:
-            raise LoginRefused(Reason.WEAK_SIGNATURE_ALGORITHM, algorithm=algorithm)
-        raise LoginRefused(
-            Reason.SIGNATURE_INVALID, problem="algorithm not allowed", algorithm=algorithm
-        )
-    return algorithms
-
-
-def read_response(xml: bytes) -> tuple[ResponseFacts, etree._Element]:
-    """Parse and check the shape of a Response; refuse anything but one signed assertion.
+def read_response(xml: bytes, *, policy: str = "both") -> tuple[ResponseFacts, etree._Element]:
+    """Parse and check the shape of a Response; refuse anything but the one assertion in the
+    whole document, directly under the Response, signed as the profile's signature policy
+    (`SSOProfile.signature_policy`) requires.
 
     Returns what it claims and the parsed document (its root element).
     """
@@ -262,17 +210,21 @@ def read_response(xml: bytes) -> tuple[ResponseFacts, etree._Element]:
     assertion = root.find(f"{{{SAML}}}Assertion")
     if assertion is None:
         raise _malformed("assertion is not a child of the Response")
-    if kinds[f"{{{DS}}}Signature"] > 2:
-        raise _malformed("unexpected extra signatures")
     ids = _ID_VALUES(root)
     if len(ids) != len(set(ids)):
         raise _malformed("duplicate ID attributes")
-
-    response_signature = _only_signature(root, Reason.RESPONSE_UNSIGNED)
-    assertion_signature = _only_signature(assertion, Reason.ASSERTION_UNSIGNED)
-    allowed = allowed_algorithms()
-    algorithms = _check_signature_shape(response_signature, root, allowed=allowed)
-    algorithms += _check_signature_shape(assertion_signature, assertion, allowed=allowed)
+    signatures = check_signatures(
+        root, assertion, policy=policy, signature_count=kinds[f"{{{DS}}}Signature"]
+    )
+    response_issuer = _text(root.find(_clark("saml:Issuer"))).strip()
+    assertion_issuer = _text(assertion.find(_clark("saml:Issuer"))).strip()
+    if not assertion_issuer or ("response" in signatures.signed and not response_issuer):
+        # SAML profiles 4.1.4.2: a signed Response names its Issuer, an Assertion always does.
+        raise LoginRefused(
+            Reason.MISSING_ISSUER, element="Assertion" if not assertion_issuer else "Response"
+        )
+    if assertion.find(_clark("saml:AuthnStatement")) is None:
+        raise LoginRefused(Reason.MISSING_AUTHN_STATEMENT)
 
     conditions = assertion.find(_clark("saml:Conditions"))
     confirmations = [
@@ -285,9 +237,9 @@ def read_response(xml: bytes) -> tuple[ResponseFacts, etree._Element]:
 
     facts = ResponseFacts(
         response_id=root.get("ID", ""),
-        response_issuer=_text(root.find(_clark("saml:Issuer"))).strip(),
+        response_issuer=response_issuer,
         assertion_id=assertion.get("ID", ""),
-        assertion_issuer=_text(assertion.find(_clark("saml:Issuer"))).strip(),
+        assertion_issuer=assertion_issuer,
         destination=root.get("Destination", ""),
         in_response_to=root.get("InResponseTo", ""),
         audiences=[
@@ -312,17 +264,35 @@ def read_response(xml: bytes) -> tuple[ResponseFacts, etree._Element]:
             for source in time_sources
             if (moment := _timestamp(source.get("NotOnOrAfter"))) is not None
         ],
-        signature_algorithms=algorithms,
-        signing_certificates=[
-            "".join((certificate.text or "").split())
-            for signature in (response_signature, assertion_signature)
-            for certificate in signature.iter(f"{{{DS}}}X509Certificate")
-        ],
+        signature_algorithms=signatures.algorithms,
+        signing_certificates=signatures.certificates,
+        signed=signatures.signed,
         issue_instant=_timestamp(assertion.get("IssueInstant") or root.get("IssueInstant")),
     )
     if not facts.assertion_id:
         raise _malformed("assertion has no ID")
+    if "response" not in facts.signed:
+        _check_unsigned_response(facts)
     return facts, root
+
+
+def _check_unsigned_response(facts: ResponseFacts) -> None:
+    """An unsigned Response is trusted for nothing: what it says must agree with the signed
+    assertion. Its Status was Success (any other refuses), its Destination and the assertion's
+    Recipients are all the ACS URL (check_claims), and its InResponseTo is the assertion's."""
+    answered = set(facts.subject_in_response_to)
+    if facts.in_response_to and answered != {facts.in_response_to}:
+        raise LoginRefused(
+            Reason.UNKNOWN_IN_RESPONSE_TO,
+            problem="the unsigned Response answers a request the signed assertion does not",
+            in_response_to=facts.in_response_to,
+        )
+    if answered and not facts.in_response_to:
+        raise LoginRefused(
+            Reason.UNKNOWN_IN_RESPONSE_TO,
+            problem="the unsigned Response has no InResponseTo, the signed assertion has one",
+            in_response_to=", ".join(sorted(answered)),
+        )
 
 
 def check_claims(

@@ -13,7 +13,8 @@ from saml2.metadata import do_key_descriptor, entity_descriptor
 from sso.crypto import certificate_body
 from sso.models import SSOProfile
 from sso.saml.config import sp_config_for
-from sso.saml.facts import SAFE_PARSER, SHA1_ALGORITHMS, allowed_algorithms, shape_problem
+from sso.saml.facts import SAFE_PARSER, shape_problem
+from sso.saml.signing import SHA1_ALGORITHMS, allowed_algorithms
 
 MD = "urn:oasis:names:tc:SAML:2.0:metadata"
 DS = "http://www.w3.org/2000/09/xmldsig#"

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+)
 from django.shortcuts import render
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
-from sso.login.services import sso_login
+from sso.login.services import sso_login, sso_login_by_get
 from sso.profiles.selectors import profile_for_sign_in
 from sso.reasons import LoginRefused
 
@@ -46,3 +52,13 @@ class AssertionConsumerServiceView(View):
         except LoginRefused as refusal:
             return login_failed(request, refusal)
         return HttpResponseRedirect(outcome.redirect_to)
+
+    def get(self, request: HttpRequest, sid: str) -> HttpResponse:
+        """An IdP answering by HTTP-Redirect: refused, with the page and a login event."""
+        profile = profile_for_sign_in(sid=sid)
+        if profile is None:
+            raise Http404("No such SSO profile.")
+        refusal = sso_login_by_get(request=request, profile=profile, parameters=request.GET)
+        if refusal is None:
+            return HttpResponseNotAllowed(["POST"])
+        return login_failed(request, refusal)

@@ -135,6 +135,8 @@ def test_acs_idp_initiated_login_allowed_by_profile_signs_in(
     assert last_event().detail == {
         "initiated_by": "idp",
         "verified_with": profile.certificates.get().fingerprint_sha256,
+        "signed": ["response", "assertion"],
+        "signature_policy": "both",
     }
 
 

@@ -168,6 +168,7 @@ FAILURES = [
         "assertion_unsigned",
         lambda p: [
             "In Okta, Show Advanced Settings → Assertion Signature: Signed",
+            "policy (both)",
             "Response signed",
         ],
     ),
@@ -175,7 +176,12 @@ FAILURES = [
         "response unsigned",
         lambda idp, spec, p: idp.signxml_response(spec, sign_response=False),
         "response_unsigned",
-        lambda p: ["In Okta, Show Advanced Settings → Response: Signed", "Assertion signed"],
+        lambda p: [
+            "The SAML Response is not signed",
+            "policy (both)",
+            "In Okta, Show Advanced Settings → Response: Signed",
+            "Assertion signed",
+        ],
     ),
     (
         "encrypted",
@@ -323,3 +329,22 @@ def test_activate_after_successful_test(admin_client, profile, idp):
     admin_client.post(reverse("sso:profile_activate", args=[profile.sid]))
     profile.refresh_from_db()
     assert profile.status == ProfileStatus.ACTIVE
+
+
+def test_success_shows_which_elements_were_signed_under_which_policy(admin_client, profile, idp):
+    profile.signature_policy = "assertion"
+    profile.save()
+    spec, relay_state = start_test(admin_client, profile)
+
+    response = post(
+        admin_client, profile, idp.signxml_response(spec, sign_response=False), relay_state
+    )
+    content = result_page(admin_client, response)
+
+    assert "The connection works." in content
+    assert 'data-testid="signed">assertion (signature policy: assertion)<' in content
+    event = LoginEvent.objects.get(is_test=True)
+    assert (event.detail["signed"], event.detail["signature_policy"]) == (
+        ["assertion"],
+        "assertion",
+    )

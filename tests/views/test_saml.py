@@ -18,7 +18,7 @@ from lxml import etree
 from sso.crypto import certificate_body
 from sso.profiles.services import profile_create
 from sso.saml.config import sp_acs_url, sp_entity_id
-from sso.saml.facts import SHA1_ALGORITHMS, allowed_algorithms
+from sso.saml.signing import SHA1_ALGORITHMS, allowed_algorithms
 from tests.factories import ActiveProfileFactory, OrganizationFactory, SSOProfileFactory
 from tests.fixtures.idp import authn_request_from_redirect
 

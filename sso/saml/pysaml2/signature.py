@@ -19,7 +19,8 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from lxml import etree
 from saml2.sigver import CryptoBackend, SignatureError
 
-from sso.saml.facts import DS, SAFE_PARSER, allowed_algorithms
+from sso.saml.facts import SAFE_PARSER
+from sso.saml.signing import DS, allowed_algorithms
 
 _ELEMENTS_WITH_ID = etree.XPath("//*[@ID]")
 
