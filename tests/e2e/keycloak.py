@@ -186,7 +186,8 @@ class KeycloakAdmin:
         Raises IdPError with Keycloak's own error text on any non-2xx answer.
         """
         payload = data if data is not None else None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(
+        # The loopback http URL of the server this run started.
+        request = urllib.request.Request(  # noqa: S310
             f"{self.base_url}/admin{path}",
             data=payload,
             method=method,
@@ -255,9 +256,7 @@ class KeycloakRealm:
                 "firstName": user.first_name,
                 "lastName": user.last_name,
                 "enabled": True,
-                "credentials": [
-                    {"type": "password", "value": user.password, "temporary": False}
-                ],
+                "credentials": [{"type": "password", "value": user.password, "temporary": False}],
             },
         )
 
@@ -308,6 +307,26 @@ class KeycloakRealm:
         representation["attributes"] = {**representation.get("attributes", {}), **attributes}
         self.admin.call("PUT", f"/realms/{self.realm}/clients/{client.id}", body=representation)
 
+    def client_mapper_create(
+        self, client: KeycloakClient, *, user_property: str, attribute: str
+    ) -> None:
+        """Client scopes → the client's dedicated scope → By configuration → User Property."""
+        self.admin.call(
+            "POST",
+            f"/realms/{self.realm}/clients/{client.id}/protocol-mappers/models",
+            body={
+                "name": attribute,
+                "protocol": "saml",
+                "protocolMapper": "saml-user-property-mapper",
+                "config": {
+                    "user.attribute": user_property,
+                    "attribute.name": attribute,
+                    "attribute.nameformat": "Basic",
+                    "friendly.name": "",
+                },
+            },
+        )
+
     def client_certificate_upload(self, client: KeycloakClient, certificate_pem: str) -> None:
         """Keys → Signing keys config → Import key, Archive format "Certificate PEM": the
         certificate Keycloak checks the SP's signed AuthnRequests with."""
@@ -316,9 +335,8 @@ class KeycloakRealm:
         body = b""
         for field, value in parts:
             filename = '; filename="sp.pem"' if field == "file" else ""
-            body += (
-                f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"{filename}\r\n\r\n'
-            ).encode() + value + b"\r\n"
+            disposition = f'Content-Disposition: form-data; name="{field}"{filename}'
+            body += f"--{boundary}\r\n{disposition}\r\n\r\n".encode() + value + b"\r\n"
         body += f"--{boundary}--\r\n".encode()
         self.admin.call(
             "POST",
