@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs the two third-party IdPs of the end-to-end tests (tests/e2e), when missing:
+# Installs the three third-party IdPs of the end-to-end tests (tests/e2e), when missing:
 # - SimpleSAMLphp from Debian, with the PHP CLI (for its built-in web server) and the xml and
 #   mbstring extensions it needs but does not pull in;
-# - the npm package saml-idp, pinned by scripts/idp/saml-idp/package-lock.json.
+# - the npm package saml-idp, pinned by scripts/idp/saml-idp/package-lock.json;
+# - the Keycloak server, from Maven Central (scripts/idp/keycloak.sh).
 # Quiet when all is well; on failure it shows what apt or npm said.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -24,3 +25,5 @@ if [ ! -f "$installed_lock" ] || [ "$saml_idp/package-lock.json" -nt "$installed
         exit 1
     fi
 fi
+
+bash "$here/keycloak.sh"

@@ -4,12 +4,14 @@ tests/fixtures/browser.py)."""
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Iterator
 from typing import NoReturn
 
 import pytest
 
-from tests.e2e.idps import ASSERTION, RESPONSE, AnyIdP, SamlIdpJs, SimpleSAMLphpIdP
+from tests.e2e.idps import ASSERTION, GRACE, RESPONSE, AnyIdP, SamlIdpJs, SimpleSAMLphpIdP
+from tests.e2e.keycloak import KeycloakRealm, KeycloakServer
 
 
 def _skip_or_fail(message: str) -> NoReturn:
@@ -41,3 +43,24 @@ def single_signing_idp(request: pytest.FixtureRequest) -> Iterator[AnyIdP]:
     instance = kind(signs=signs)
     yield instance
     instance.stop()
+
+
+@pytest.fixture(scope="session")
+def keycloak_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KeycloakServer]:
+    """One Keycloak for the whole run: it takes half a minute to start."""
+    if problem := KeycloakServer.missing():
+        _skip_or_fail(problem)
+    server = KeycloakServer()
+    server.start(tmp_path_factory.mktemp("keycloak"))
+    print(f"Keycloak started in {server.startup_seconds:.1f}s on {server.base_url}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def keycloak(keycloak_server: KeycloakServer) -> Iterator[KeycloakRealm]:
+    """A realm of the test's own, with Grace in it and no client yet; deleted afterwards."""
+    realm = keycloak_server.admin().realm_create(f"acme-{secrets.token_hex(4)}")
+    realm.user_create(GRACE)
+    yield realm
+    realm.delete()
