@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 from django.core.cache import cache
-from django.urls import clear_url_caches
 from django.test import Client
+from django.urls import clear_url_caches
 
 from sso.models import Membership, Role
 from tests.factories import MembershipFactory, shared_idp_keys

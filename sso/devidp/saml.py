@@ -161,9 +161,7 @@ def metadata_xml() -> str:
 
 def _profile_for(sp: str) -> SSOProfile | None:
     """The profile whose SP sent this, among those that name this IdP."""
-    for profile in SSOProfile.objects.filter(idp_issuer=entity_id()).select_related(
-        "organization"
-    ):
+    for profile in SSOProfile.objects.filter(idp_issuer=entity_id()).select_related("organization"):
         if sp_entity_id(profile) == sp:
             return profile
     return None
