@@ -10,16 +10,24 @@ PORT ?= 8000
 WORKERS ?= 4
 
 .PHONY: run serve test test-sqlite test-postgres setup system-packages browser-packages idp-packages \
-	migrate demo lint bench bench-data clean
+	migrate demo dev-env lint bench bench-data clean
 
-# Development defaults for the local app; `make serve` takes everything from the environment.
-run migrate demo: export DJANGO_DEBUG ?= true
-run migrate demo: export DJANGO_SECRET_KEY ?= dev-only-insecure-key-change-me
+# Development: settings come from the .env that scripts/dev-env.sh writes once (DEBUG on, a
+# random secret), read by the server and by every manage.py command alike; every Entity ID and
+# ACS URL is built from SSO_PUBLIC_BASE_URL, so it follows HOST and PORT.
+# `make serve` takes everything from the environment and never reads .env.
+run migrate demo dev-env: export DJANGO_READ_DOT_ENV_FILE = true
+run migrate demo dev-env: export DJANGO_DEBUG ?= true
+run migrate demo dev-env: export SSO_PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 run: setup migrate demo
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
+dev-env:
+	@bash scripts/dev-env.sh .env "$(SSO_PUBLIC_BASE_URL)"
+
 # Production-like: gunicorn workers, whitenoise static files, DEBUG off.
 # Needs DJANGO_SECRET_KEY, DJANGO_ALLOWED_HOSTS, SSO_PUBLIC_BASE_URL (see docs/deploy.md).
+serve: export DJANGO_READ_DOT_ENV_FILE = false
 serve: setup
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput -v0
@@ -48,11 +56,11 @@ $(DEV_STAMP): pyproject.toml $(STAMP)
 	$(BIN)/pip install --quiet -e ".[dev]"
 	@touch $@
 
-migrate: setup
+migrate: setup dev-env
 	$(BIN)/python manage.py migrate --noinput
 
 demo: migrate
-	$(BIN)/python manage.py seed_demo --url http://$(HOST):$(PORT)
+	$(BIN)/python manage.py seed_demo
 
 # The whole suite, on SQLite and then on a real PostgreSQL with a real Redis.
 test: test-sqlite test-postgres

@@ -10,8 +10,21 @@ from csp.constants import NONE, SELF
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-if env.bool("DJANGO_READ_DOT_ENV_FILE", default=False):
-    environ.Env.read_env(BASE_DIR / ".env")
+DOT_ENV_FILE = BASE_DIR / ".env"
+
+
+def _is_development_dot_env(path: Path) -> bool:
+    """The .env `make run` writes (DJANGO_DEBUG=true) is read without being asked, so that the
+    README's manage.py commands work as shown; any other .env only with DJANGO_READ_DOT_ENV_FILE."""
+    try:
+        lines = path.read_text().splitlines()
+    except OSError:
+        return False
+    return "DJANGO_DEBUG=true" in (line.strip() for line in lines)
+
+
+if env.bool("DJANGO_READ_DOT_ENV_FILE", default=_is_development_dot_env(DOT_ENV_FILE)):
+    environ.Env.read_env(DOT_ENV_FILE)
 
 # GENERAL
 # ------------------------------------------------------------------------------
@@ -63,6 +76,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "sso.context_processors.public_origin",
             ],
         },
     },
@@ -232,6 +246,10 @@ SSO_DOMAIN_HTTPS_TIMEOUT_SECONDS = env.float("SSO_DOMAIN_HTTPS_TIMEOUT_SECONDS",
 SSO_DOMAIN_HTTPS_PORT = env.int("SSO_DOMAIN_HTTPS_PORT", default=443)
 SSO_DOMAIN_HTTPS_CA_FILE = env.str("SSO_DOMAIN_HTTPS_CA_FILE", default="")
 SSO_DOMAIN_HTTPS_ALLOW_PRIVATE = env.bool("SSO_DOMAIN_HTTPS_ALLOW_PRIVATE", default=False)
+# The built-in demo IdP of `make run` (/dev-idp/, sso/devidp/): development only. It is routed
+# only while DEBUG is on, and the check sso.E003 refuses to start with it on and DEBUG off.
+SSO_DEMO_IDP = env.bool("SSO_DEMO_IDP", default=DEBUG)
+SSO_DEMO_IDP_DIR = env.path("SSO_DEMO_IDP_DIR", default=BASE_DIR / "var" / "demo-idp")
 SAML_CONFIG_LOADER = "sso.saml.config.sp_config_for_request"
 # djangosaml2 would widen the CSP of its views (form-action https:, a script nonce) for its
 # auto-submitting POST binding, which this product does not use: keep our policy as it is.

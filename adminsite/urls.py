@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
@@ -17,3 +18,8 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
     path("", include("sso.urls")),
 ]
+
+# The demo IdP signs anyone in without a password: never routed without DEBUG (and the
+# check sso.E003 refuses to start when SSO_DEMO_IDP is on without DEBUG).
+if settings.DEBUG and settings.SSO_DEMO_IDP:
+    urlpatterns.insert(0, path("dev-idp/", include("sso.devidp.urls")))

@@ -16,3 +16,4 @@ class SsoConfig(AppConfig):
 
         pysaml2.install()
         django_checks.register(checks.reviewed_saml_libraries_check)
+        django_checks.register(checks.demo_idp_check)

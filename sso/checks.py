@@ -5,6 +5,7 @@ from __future__ import annotations
 from importlib import metadata
 from typing import Any
 
+from django.conf import settings
 from django.core.checks import CheckMessage, Error
 
 from sso.saml.pysaml2.pins import REVIEWED_VERSIONS, changed_pins
@@ -49,3 +50,18 @@ def reviewed_saml_libraries_check(app_configs: Any = None, **kwargs: Any) -> lis
             )
         )
     return errors
+
+
+def demo_idp_check(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """sso.E003: the demo IdP (it signs anyone in without a password) is on without DEBUG."""
+    if settings.SSO_DEMO_IDP and not settings.DEBUG:
+        return [
+            Error(
+                "SSO_DEMO_IDP is on while DEBUG is off: the demo IdP signs anyone of its "
+                "domain in without a password and is for development only.",
+                hint="Unset SSO_DEMO_IDP (it follows DJANGO_DEBUG), or run with DJANGO_DEBUG=true "
+                "on a development machine.",
+                id="sso.E003",
+            )
+        ]
+    return []

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from django.core.cache import cache
 from django.test import Client
+from django.urls import clear_url_caches
 
 from sso.models import Membership, Role
 from tests.factories import MembershipFactory, shared_idp_keys
@@ -71,3 +74,22 @@ def owner() -> Membership:
 def owner_client(client: Client, owner: Membership) -> Client:
     client.force_login(owner.user)
     return client
+
+
+@pytest.fixture
+def demo_idp(settings, tmp_path: Path) -> Iterator[Callable[..., None]]:
+    """Route the demo IdP as adminsite/urls.py does for the given DEBUG and SSO_DEMO_IDP (the
+    URLconf reads them once, at import), with its key in a fresh folder; undone afterwards."""
+    import adminsite.urls
+
+    def route(*, debug: bool = True, enabled: bool = True) -> None:
+        settings.DEBUG = debug
+        settings.SSO_DEMO_IDP = enabled
+        settings.SSO_DEMO_IDP_DIR = tmp_path / "demo-idp"
+        importlib.reload(adminsite.urls)
+        clear_url_caches()
+
+    yield route
+    settings.DEBUG = settings.SSO_DEMO_IDP = False
+    importlib.reload(adminsite.urls)
+    clear_url_caches()

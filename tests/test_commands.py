@@ -132,6 +132,7 @@ def test_list_show_delete(cert_file):
 
 def test_seed_demo_is_idempotent_and_prints_login(settings, tmp_path):
     settings.BASE_DIR = tmp_path
+    settings.SSO_PUBLIC_BASE_URL = "http://127.0.0.1:8765"
     first, second = StringIO(), StringIO()
     call_command("seed_demo", stdout=first)
     call_command("seed_demo", stdout=second)
@@ -142,7 +143,7 @@ def test_seed_demo_is_idempotent_and_prints_login(settings, tmp_path):
     assert (membership.organization.slug, membership.role) == ("acme", "owner")
     assert membership.user.check_password(password)
     assert membership.user.email_verified_at is not None, "the demo owner signs in at once"
-    assert "Log in at http://127.0.0.1:8000/login/" in first.getvalue()
+    assert "Log in at http://127.0.0.1:8765/login/" in first.getvalue()
 
 
 def test_seed_demo_prints_the_address_it_is_served_at(settings, tmp_path):

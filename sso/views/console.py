@@ -6,8 +6,13 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from sso.models import Role
+
 
 @login_required
 def console(request: HttpRequest) -> HttpResponse:
-    memberships = request.user.memberships.select_related("organization")
-    return render(request, "sso/console.html", {"memberships": memberships})
+    memberships = list(request.user.memberships.select_related("organization"))
+    administers = any(m.role in (Role.OWNER, Role.ADMIN) for m in memberships)
+    return render(
+        request, "sso/console.html", {"memberships": memberships, "administers": administers}
+    )

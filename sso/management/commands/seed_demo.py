@@ -1,4 +1,5 @@
-"""Demo data for `make run`: the organization "Acme" and its owner. Idempotent."""
+"""Demo data for `make run`: the organization "Acme", its owner, and (in development) an active
+SSO profile "Demo IdP" pointed at the built-in demo IdP (sso/devidp/). Idempotent."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from sso.devidp.saml import DEMO_DOMAIN, PEOPLE
+from sso.devidp.seed import demo_profile_ensure
 from sso.models import Organization, Role
 from sso.organizations.selectors import membership_get, user_get_by_email
 from sso.organizations.services import membership_create, organization_create, user_create
 
+# Not of the demo IdP's domain: the owner keeps signing in with the printed password.
 DEMO_EMAIL = "owner@acme.test"
 
 
@@ -21,8 +25,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--url",
-            default="http://127.0.0.1:8000",
-            help="where the app is served, for the printed login link (make run passes its own)",
+            default="",
+            help="where the app is served, for the printed login link (SSO_PUBLIC_BASE_URL "
+            "when not given)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -51,9 +56,21 @@ class Command(BaseCommand):
         elif membership_get(user=owner, organization=organization) is None:
             membership_create(user=owner, organization=organization, role=Role.OWNER)
 
+        url = (options["url"] or settings.SSO_PUBLIC_BASE_URL).rstrip("/")
         self.stdout.write(
             self.style.SUCCESS("Demo organization: Acme (slug acme)\n")
-            + f"  Log in at {options['url'].rstrip('/')}/login/\n"
+            + f"  Log in at {url}/login/\n"
             f"  email:    {DEMO_EMAIL}\n"
             f"  password: {password}\n"
+        )
+        if not (settings.DEBUG and settings.SSO_DEMO_IDP):
+            self.stdout.write("  (No demo IdP: it runs only with DJANGO_DEBUG=true.)\n")
+            return
+        profile = demo_profile_ensure(organization=organization, owner=owner)
+        people = ", ".join(person.email for person in PEOPLE)
+        self.stdout.write(
+            self.style.SUCCESS(f"SSO profile: {profile.name} ({profile.sid}), active\n")
+            + f"  Try SSO: go to {url}/login/, type {PEOPLE[0].email}\n"
+            f"  The demo IdP signs in anyone of {DEMO_DOMAIN} without a password "
+            f"({people}, ...).\n"
         )

@@ -1,0 +1,246 @@
+"""The demo IdP's SAML side: pysaml2's own IdP (`saml2.server.Server`), signing Response and
+Assertion with an RSA key made at first use and kept under SSO_DEMO_IDP_DIR (var/, gitignored).
+
+The SPs it answers are the SSO profiles that name it as their IdP; it verifies each
+AuthnRequest's HTTP-Redirect signature with that profile's SP certificate, and posts its
+Response only to the ACS URL of that profile's SP metadata, never to one the request names.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import logging
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+from django.conf import settings
+from django.urls import reverse
+from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, SAMLError
+from saml2.config import IdPConfig
+from saml2.metadata import entity_descriptor
+from saml2.request import AuthnRequest
+from saml2.s_utils import OtherError, SamlException, VersionMismatch, decode_base64_and_inflate
+from saml2.saml import NAMEID_FORMAT_EMAILADDRESS, NameID
+from saml2.samlp import authn_request_from_string
+from saml2.server import Server
+from saml2.validate import NotValid
+from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
+
+from sso.models import SSOProfile
+from sso.saml.config import sp_entity_id
+from sso.saml.metadata import sp_metadata_xml
+
+logger = logging.getLogger(__name__)
+
+DEMO_DOMAIN = "demo-sso.test"
+CERTIFICATE_DAYS = 3650
+# The parameters of an HTTP-Redirect AuthnRequest, carried through the sign-in page unchanged:
+# the request is verified again when the person chooses, so the page keeps no state.
+REDIRECT_PARAMETERS = ("SAMLRequest", "RelayState", "SigAlg", "Signature")
+
+
+@dataclass(frozen=True)
+class Person:
+    username: str
+    first_name: str
+    last_name: str
+
+    @property
+    def email(self) -> str:
+        return f"{self.username}@{DEMO_DOMAIN}"
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+PEOPLE = (
+    Person("grace", "Grace", "Hopper"),
+    Person("ada", "Ada", "Lovelace"),
+    Person("alan", "Alan", "Turing"),
+)
+
+
+class DemoRequestError(Exception):
+    """The AuthnRequest is missing, unreadable, badly signed, or from an SP we do not serve."""
+
+
+@dataclass(frozen=True)
+class DemoRequest:
+    """A verified AuthnRequest: who asked, and where its answer goes."""
+
+    profile: SSOProfile
+    request_id: str
+    acs_url: str
+    relay_state: str | None
+    parameters: dict[str, str]
+
+
+def entity_id() -> str:
+    return settings.SSO_PUBLIC_BASE_URL + reverse("devidp:metadata")
+
+
+def sso_url() -> str:
+    return settings.SSO_PUBLIC_BASE_URL + reverse("devidp:sso")
+
+
+def signing_files() -> tuple[Path, Path]:
+    """The key and certificate files, made at first use (RSA-2048, self-signed, 10 years)."""
+    folder = Path(settings.SSO_DEMO_IDP_DIR)
+    key_path, cert_path = folder / "signing.key", folder / "signing.crt"
+    if key_path.exists() and cert_path.exists():
+        return key_path, cert_path
+    folder.mkdir(parents=True, exist_ok=True)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Admin Center demo IdP")])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=CERTIFICATE_DAYS))
+        .sign(key, hashes.SHA256())
+    )
+    key_path.touch(mode=0o600)
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    logger.info("Demo IdP signing key created in %s", folder)
+    return key_path, cert_path
+
+
+def certificate_pem() -> str:
+    return signing_files()[1].read_text()
+
+
+def _config(sp_metadata: str | None) -> IdPConfig:
+    key_path, cert_path = signing_files()
+    config = IdPConfig()
+    config.load(
+        {
+            "entityid": entity_id(),
+            "key_file": str(key_path),
+            "cert_file": str(cert_path),
+            "metadata": {"inline": [sp_metadata]} if sp_metadata else {},
+            "xmlsec_binary": settings.SSO_XMLSEC_BINARY or None,
+            "service": {
+                "idp": {
+                    "name": "Admin Center demo IdP",
+                    "endpoints": {"single_sign_on_service": [(sso_url(), BINDING_HTTP_REDIRECT)]},
+                    "want_authn_requests_signed": True,
+                    "name_id_format": [NAMEID_FORMAT_EMAILADDRESS],
+                    "policy": {
+                        "default": {"lifetime": {"minutes": 5}, "attribute_restrictions": None}
+                    },
+                }
+            },
+        }
+    )
+    return config
+
+
+def metadata_xml() -> str:
+    descriptor = entity_descriptor(_config(None))
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + descriptor.to_string().decode()
+
+
+def _profile_for(sp: str) -> SSOProfile | None:
+    """The profile whose SP sent this, among those that name this IdP."""
+    for profile in SSOProfile.objects.filter(idp_issuer=entity_id()).select_related("organization"):
+        if sp_entity_id(profile) == sp:
+            return profile
+    return None
+
+
+def _server_for(profile: SSOProfile) -> Server:
+    return Server(config=_config(sp_metadata_xml(profile)))
+
+
+def read_request(parameters: dict[str, str]) -> DemoRequest:
+    """Verify an HTTP-Redirect AuthnRequest (its query parameters); raise DemoRequestError."""
+    kept = {name: parameters[name] for name in REDIRECT_PARAMETERS if name in parameters}
+    encoded = kept.get("SAMLRequest", "")
+    if not encoded:
+        raise DemoRequestError("no SAMLRequest")
+    try:
+        # Only to find which SP's metadata (and certificate) the request is checked against.
+        unverified = authn_request_from_string(decode_base64_and_inflate(encoded))
+    except (binascii.Error, zlib.error, ValueError, SyntaxError) as exc:
+        raise DemoRequestError("unreadable SAMLRequest") from exc
+    sp = unverified.issuer.text if unverified is not None and unverified.issuer else ""
+    profile = _profile_for(sp)
+    if profile is None:
+        raise DemoRequestError("no SSO profile names the demo IdP for this SP")
+    server = _server_for(profile)
+    try:
+        parsed: AuthnRequest | None = server.parse_authn_request(
+            encoded,
+            BINDING_HTTP_REDIRECT,
+            relay_state=kept.get("RelayState"),
+            sigalg=kept.get("SigAlg"),
+            signature=kept.get("Signature"),
+        )
+        if parsed is None:
+            raise DemoRequestError("unreadable SAMLRequest")
+        arguments = server.response_args(parsed.message, [BINDING_HTTP_POST])
+    except (SAMLError, SamlException, OtherError, VersionMismatch, NotValid, ValueError) as exc:
+        raise DemoRequestError(f"refused AuthnRequest ({exc.__class__.__name__})") from exc
+    return DemoRequest(
+        profile=profile,
+        request_id=arguments["in_response_to"],
+        acs_url=arguments["destination"],
+        relay_state=kept.get("RelayState"),
+        parameters=kept,
+    )
+
+
+def signed_response(*, request: DemoRequest, person: Person) -> str:
+    """The base64 SAMLResponse for this person, Response and Assertion signed (RSA-SHA256)."""
+    server = _server_for(request.profile)
+    response = server.create_authn_response(
+        identity={
+            "email": [person.email],
+            "givenName": [person.first_name],
+            "sn": [person.last_name],
+        },
+        in_response_to=request.request_id,
+        destination=request.acs_url,
+        sp_entity_id=sp_entity_id(request.profile),
+        name_id=NameID(format=NAMEID_FORMAT_EMAILADDRESS, text=person.email),
+        authn={
+            "class_ref": "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport",
+            "authn_auth": entity_id(),
+        },
+        sign_response=True,
+        sign_assertion=True,
+        sign_alg=SIG_RSA_SHA256,
+        digest_alg=DIGEST_SHA256,
+    )
+    return base64.b64encode(str(response).encode()).decode()
+
+
+def person_for(email: str) -> Person | None:
+    """A listed person, or anyone of the demo domain (named after the address)."""
+    email = email.strip().lower()
+    for person in PEOPLE:
+        if person.email == email:
+            return person
+    username, _, domain = email.rpartition("@")
+    if domain != DEMO_DOMAIN or not username:
+        return None
+    return Person(username, username.split(".")[0].capitalize(), "")
