@@ -308,6 +308,11 @@ class EnforcementForm(forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
+    confirm = forms.BooleanField(
+        label="I understand: if our IdP fails, people of our trusted domains cannot sign in, "
+        "and without a break-glass owner nobody can sign in to turn enforcement off.",
+        required=False,
+    )
 
     def __init__(self, *args: Any, owners: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -97,6 +97,7 @@ class EnforcementView(SingleSignOnView):
                     actor=request.user,
                     enforce=form.cleaned_data["enforce_sso"],
                     break_glass=list(form.cleaned_data["break_glass"]),
+                    confirmed=form.cleaned_data["confirm"],
                 )
             except ValidationError as error:
                 form.add_error(None, error)

@@ -10,7 +10,15 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from sso.models import AuditAction, AuditEvent, Membership, Organization, ProfileStatus, Role, User
+from sso.models import (
+    AuditAction,
+    AuditEvent,
+    Membership,
+    Organization,
+    ProfileStatus,
+    Role,
+    User,
+)
 from tests.factories import ActiveProfileFactory, MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -220,7 +228,7 @@ def test_enforcement_refused_without_active_profile(owner_client, owner):
 
 
 def test_enforcement_on_with_break_glass_owner_is_audited(owner_client, owner):
-    ActiveProfileFactory(organization=owner.organization)
+    ActiveProfileFactory(organization=owner.organization, last_test_outcome="success")
     response = owner_client.post(
         reverse("sso:admin_sso_enforcement"),
         {"enforce_sso": "on", "break_glass": [owner.user.pk]},
