@@ -240,6 +240,28 @@ class ActivateForm(forms.Form):
         return cleaned
 
 
+class ProfileConfirmForm(forms.Form):
+    """Disable or Delete: an active profile's name, typed, confirms the admin means it."""
+
+    error_messages = {"name_mismatch": "Type the profile's name exactly to confirm."}
+
+    confirm_name = forms.CharField(label="Type the profile's name to confirm", required=False)
+
+    def __init__(self, *args: Any, profile: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.profile = profile
+
+    @property
+    def needs_name(self) -> bool:
+        return self.profile.is_active
+
+    def clean_confirm_name(self) -> str:
+        typed = self.cleaned_data["confirm_name"].strip()
+        if self.needs_name and typed != self.profile.name:
+            raise ValidationError(self.error_messages["name_mismatch"], code="name_mismatch")
+        return typed
+
+
 class EmailForm(forms.Form):
     error_messages = {"invalid": "Enter a valid email address, like name@example.com."}
 

@@ -15,7 +15,13 @@ from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 
 from sso.events import audit_events_for, connection_test_last, login_events_for
-from sso.forms import ActivateForm, EnforcementForm, IdPMetadataImportForm, IdPSettingsForm
+from sso.forms import (
+    ActivateForm,
+    EnforcementForm,
+    IdPMetadataImportForm,
+    IdPSettingsForm,
+    ProfileConfirmForm,
+)
 from sso.models import IdPKind, Organization, ProfileStatus, SSOProfile
 from sso.organizations.selectors import owners_of
 from sso.organizations.services import organization_set_sso_enforcement
@@ -24,6 +30,8 @@ from sso.profiles.presets import preset_for
 from sso.profiles.selectors import (
     CERTIFICATE_USE_DAYS,
     certificates_last_used,
+    profile_setup,
+    profile_sso_only_people,
     profiles_for_organization,
 )
 from sso.profiles.services import (
@@ -57,6 +65,7 @@ class WizardMixin(OrganizationAdminMixin):
             current_step=step,
             entity_id=sp_entity_id(profile),
             acs_url=sp_acs_url(profile),
+            setup=profile_setup(profile=profile),
         )
 
 
@@ -66,7 +75,10 @@ class SingleSignOnView(OrganizationAdminMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        context["profiles"] = profiles_for_organization(organization=self.organization)
+        context["profile_rows"] = [
+            (profile, profile_setup(profile=profile))
+            for profile in profiles_for_organization(organization=self.organization)
+        ]
         context.setdefault("enforcement_form", enforcement_form(self.organization))
         return context
 
@@ -324,14 +336,39 @@ class CertificateRemoveView(WizardMixin, View):
         return redirect("sso:wizard_idp_metadata", sid=profile.sid)
 
 
-@method_decorator(never_cache, name="dispatch")
-class ProfileDeleteView(WizardMixin, View):
+class ProfileConfirmMixin(WizardMixin):
+    """Disable and Delete: a page that counts who is locked out, then the typed name."""
+
+    template_name: str
+
     def get(self, request: HttpRequest, sid: str) -> HttpResponse:
-        context = self.admin_context(profile=self.get_profile(sid))
-        return render(request, "sso/wizard/delete.html", context)
+        profile = self.get_profile(sid)
+        return self._render(profile, ProfileConfirmForm(profile=profile))
+
+    def confirmed(self, profile: SSOProfile) -> ProfileConfirmForm:
+        return ProfileConfirmForm(self.request.POST, profile=profile)
+
+    def _render(
+        self, profile: SSOProfile, form: ProfileConfirmForm, status: int = 200
+    ) -> HttpResponse:
+        context = self.admin_context(
+            profile=profile,
+            form=form,
+            setup=profile_setup(profile=profile),
+            sso_only=profile_sso_only_people(profile=profile),
+        )
+        return render(self.request, self.template_name, context, status=status)
+
+
+@method_decorator(never_cache, name="dispatch")
+class ProfileDeleteView(ProfileConfirmMixin, View):
+    template_name = "sso/wizard/delete.html"
 
     def post(self, request: HttpRequest, sid: str) -> HttpResponse:
         profile = self.get_profile(sid)
+        form = self.confirmed(profile)
+        if not form.is_valid():
+            return self._render(profile, form, status=400)
         name = profile.name
         profile_delete(profile=profile, actor=request.user)
         messages.success(request, f"SSO profile “{name}” deleted.")
@@ -354,6 +391,13 @@ class ProfileActivateView(WizardMixin, View):
                 form.add_error(None, error)
             else:
                 messages.success(request, f"SSO is on for “{profile.name}”.")
+                setup = profile_setup(profile=profile)
+                if setup.routes_nobody:
+                    messages.warning(
+                        request,
+                        f"{setup.domains_verified} of {setup.domains_total} domains verified: "
+                        f"nobody will be sent to {setup.idp_name} yet.",
+                    )
                 return redirect("sso:admin_sso")
         context = self.wizard_context(profile, "test")
         context["activate_form"] = form
@@ -361,12 +405,19 @@ class ProfileActivateView(WizardMixin, View):
         return to_idp(response, sso_url=profile.idp_sso_url)
 
 
-class ProfileDisableView(WizardMixin, View):
+@method_decorator(never_cache, name="dispatch")
+class ProfileDisableView(ProfileConfirmMixin, View):
+    template_name = "sso/wizard/disable.html"
+
     def post(self, request: HttpRequest, sid: str) -> HttpResponse:
         profile = self.get_profile(sid)
-        if profile.status == ProfileStatus.ACTIVE:
-            profile_disable(profile=profile, actor=request.user)
-            messages.success(request, f"SSO is off for “{profile.name}”.")
+        if profile.status != ProfileStatus.ACTIVE:
+            return redirect("sso:admin_sso")
+        form = self.confirmed(profile)
+        if not form.is_valid():
+            return self._render(profile, form, status=400)
+        profile_disable(profile=profile, actor=request.user)
+        messages.success(request, f"SSO is off for “{profile.name}”.")
         return redirect("sso:admin_sso")
 
 
