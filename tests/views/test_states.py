@@ -176,4 +176,4 @@ def test_enforcement_page_asks_to_confirm_the_consequences_in_words(owner_client
 def test_enforcement_form_hides_the_confirmation_until_it_is_needed(owner_client, owner):
     content = owner_client.get(reverse("sso:admin_sso")).content.decode()
     assert 'name="confirm"' not in content
-    assert Role.OWNER == owner.role
+    assert owner.role == Role.OWNER
