@@ -63,3 +63,8 @@ def refusal(code: str, /, *, field: str | None = None, **params: object) -> Vali
     the sentence's %(name)s placeholders and must never carry secrets."""
     error = ValidationError(MESSAGES[code], code=code, params=params or None)
     return ValidationError({field: error}) if field else error
+
+
+def refusals(*errors: ValidationError, field: str) -> ValidationError:
+    """Several refusals at once on one form field, each keeping its code."""
+    return ValidationError({field: list(errors)})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 from typing import Any
 
 from django.conf import settings
@@ -101,12 +102,91 @@ def login_event_record(
         raise
 
 
-def audit_events_for(*, organization: Organization) -> QuerySet[AuditEvent]:
-    return organization.audit_events.select_related("actor", "profile")
+def audit_events_for(
+    *,
+    organization: Organization,
+    action: str = "",
+    actor_email: str = "",
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+) -> QuerySet[AuditEvent]:
+    """The organization's audit log, newest first, filtered by action, actor and UTC days."""
+    events = organization.audit_events.select_related("actor", "profile")
+    if action:
+        events = events.filter(action=action)
+    if actor_email:
+        events = events.filter(actor__in=User.objects.with_email(actor_email))
+    return _within_days(events, since, until)
 
 
 def login_events_for(*, profile: SSOProfile) -> QuerySet[LoginEvent]:
     return LoginEvent.objects.filter(profile=profile, organization=profile.organization)
+
+
+_REFERENCE = re.compile(r"[A-Z2-7]{4}-?[A-Z2-7]{4}-?[A-Z2-7]{4}-?[A-Z2-7]{4}")
+
+
+def support_reference_normalize(*, text: str) -> str:
+    """The reference as stored (XXXX-XXXX-XXXX-XXXX) when `text` is one, read out in any
+    case, with or without dashes; otherwise ""."""
+    letters = text.strip().upper()
+    if not _REFERENCE.fullmatch(letters):
+        return ""
+    letters = letters.replace("-", "")
+    return "-".join(letters[i : i + 4] for i in range(0, 16, 4))
+
+
+def login_events_search(
+    *,
+    profile: SSOProfile,
+    query: str = "",
+    outcome: str = "",
+    reason: str = "",
+    email: str = "",
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+) -> QuerySet[LoginEvent]:
+    """A profile's login events, newest first. `query` is a support reference (exact) or an
+    email; every filter is an exact match on an index (reference, upper(email), reason)."""
+    events = login_events_for(profile=profile)
+    if query:
+        reference = support_reference_normalize(text=query)
+        events = (
+            events.filter(reference=reference)
+            if reference
+            else events.filter(email__iexact=query.strip())
+        )
+    if outcome:
+        events = events.filter(outcome=outcome)
+    if reason:
+        events = events.filter(reason=reason)
+    if email:
+        events = events.filter(email__iexact=email.strip())
+    return _within_days(events, since, until)
+
+
+def login_event_for_reference(*, organization: Organization, reference: str) -> LoginEvent | None:
+    """The organization's event with this support reference, if it has one."""
+    normalized = support_reference_normalize(text=reference)
+    if not normalized:
+        return None
+    return (
+        LoginEvent.objects.filter(reference=normalized, organization=organization)
+        .exclude(profile=None)
+        .select_related("profile")
+        .first()
+    )
+
+
+def _within_days(events: QuerySet, since: dt.date | None, until: dt.date | None) -> QuerySet:
+    """Events of UTC days `since` to `until`, both included: a range on created_at itself,
+    so that its index serves (a __date lookup would compute a date for every row)."""
+    if since:
+        events = events.filter(created_at__gte=dt.datetime.combine(since, dt.time(), dt.UTC))
+    if until:
+        end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), dt.UTC)
+        events = events.filter(created_at__lt=end)
+    return events
 
 
 def connection_test_last(*, profile: SSOProfile) -> LoginEvent | None:

@@ -9,8 +9,9 @@ from django.contrib.auth.forms import SetPasswordForm
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 
-from sso.models import IdPKind, Role, SignInMethod, User
+from sso.models import AuditAction, IdPKind, LoginOutcome, Role, SignInMethod, User
 from sso.organizations.selectors import user_get_by_email
+from sso.reasons import Reason
 from sso.saml.metadata import parse_idp_metadata
 from sso.validators import (
     CERTIFICATE_MAX_LENGTH,
@@ -352,6 +353,36 @@ class PeopleFilterForm(forms.Form):
         label="Signs in with",
         choices=[("", "Any"), *SignInMethod.choices, ("never", "Never signed in")],
         required=False,
+    )
+
+
+class LoginEventFilterForm(forms.Form):
+    q = forms.CharField(label="Support reference or email", required=False, max_length=254)
+    outcome = forms.ChoiceField(
+        label="Outcome", choices=[("", "Any"), *LoginOutcome.choices], required=False
+    )
+    reason = forms.ChoiceField(
+        label="Reason", choices=[("", "Any"), *Reason.choices], required=False
+    )
+    email = forms.CharField(label="Email", required=False, max_length=254)
+    since = forms.DateField(
+        label="From (UTC)", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label="To (UTC)", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+class AuditFilterForm(forms.Form):
+    action = forms.ChoiceField(
+        label="Action", choices=[("", "Any"), *AuditAction.choices], required=False
+    )
+    actor = forms.CharField(label="Who (email)", required=False, max_length=254)
+    since = forms.DateField(
+        label="From (UTC)", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label="To (UTC)", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 
 

@@ -84,6 +84,11 @@ urlpatterns = [
         name="admin_sso_enforcement",
     ),
     path(
+        "admin-center/sso/reference/",
+        wizard.SupportReferenceView.as_view(),
+        name="admin_support_reference",
+    ),
+    path(
         "admin-center/organization/", people.OrganizationView.as_view(), name="admin_organization"
     ),
     path("admin-center/people/", people.PeopleView.as_view(), name="admin_people"),

@@ -7,7 +7,6 @@ import hashlib
 import secrets
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F
@@ -16,7 +15,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from sso.domains.selectors import profile_for_email
-from sso.errors import refusal
+from sso.errors import refusal, refusals
 from sso.events import audit_record
 from sso.models import (
     AuditAction,
@@ -103,7 +102,7 @@ def organization_set_sso_enforcement(
         if not owner_pks & {user.pk for user in break_glass}:
             risks.append(refusal("enforce_without_break_glass"))
         if risks and not confirmed:
-            raise ValidationError({"confirm": risks})
+            raise refusals(*risks, field="confirm")
     owners = organization.memberships.filter(role=Role.OWNER)
     chosen = {user.pk for user in break_glass}
     before = {

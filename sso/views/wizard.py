@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -14,12 +15,19 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 
-from sso.events import audit_events_for, connection_test_last, login_events_for
+from sso.events import (
+    audit_events_for,
+    connection_test_last,
+    login_event_for_reference,
+    login_events_for,
+    login_events_search,
+)
 from sso.forms import (
     ActivateForm,
     EnforcementForm,
     IdPMetadataImportForm,
     IdPSettingsForm,
+    LoginEventFilterForm,
     ProfileConfirmForm,
 )
 from sso.models import IdPKind, Organization, ProfileStatus, SSOProfile
@@ -48,6 +56,8 @@ from sso.saml.config import sp_acs_url, sp_entity_id
 from sso.saml.pending import browser_token, set_browser_cookie
 from sso.views.access import OrganizationAdminMixin
 from sso.views.headers import to_idp
+
+EVENTS_PAGE_SIZE = 50
 
 STEPS = [
     ("sp-metadata", "1", "SP metadata"),
@@ -285,12 +295,41 @@ class TestStepView(WizardMixin, View):
 
 @method_decorator(never_cache, name="dispatch")
 class LoginEventListView(WizardMixin, View):
+    """A profile's sign-in attempts: searched by support reference or email, filtered."""
+
     def get(self, request: HttpRequest, sid: str) -> HttpResponse:
         profile = self.get_profile(sid)
+        filters = LoginEventFilterForm(request.GET or None)
+        values = filters.cleaned_data if filters.is_valid() else {}
+        events = login_events_search(
+            profile=profile,
+            query=values.get("q", ""),
+            outcome=values.get("outcome", ""),
+            reason=values.get("reason", ""),
+            email=values.get("email", ""),
+            since=values.get("since"),
+            until=values.get("until"),
+        )
+        page = Paginator(events, EVENTS_PAGE_SIZE).get_page(request.GET.get("page"))
+        query = request.GET.copy()
+        query.pop("page", None)
         context = self.admin_context(
-            profile=profile, events=login_events_for(profile=profile)[:100]
+            profile=profile, page=page, filters=filters, query=query.urlencode()
         )
         return render(request, "sso/admin_center/login_events.html", context)
+
+
+@method_decorator(never_cache, name="dispatch")
+class SupportReferenceView(OrganizationAdminMixin, View):
+    """A support reference a person quoted, looked up across the organization's profiles."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        reference = request.GET.get("reference", "")[:64]
+        event = login_event_for_reference(organization=self.organization, reference=reference)
+        if event is not None:
+            return redirect("sso:profile_login_event", sid=event.profile.sid, pk=event.pk)
+        messages.error(request, "No sign-in attempt of your organization has this reference.")
+        return redirect("sso:admin_sso")
 
 
 @method_decorator(never_cache, name="dispatch")

@@ -6,10 +6,19 @@
     var copy = event.target.closest("[data-copy]");
     if (copy) {
       var input = document.getElementById(copy.getAttribute("data-copy"));
-      input.select();
+      var label = copy.textContent;
+      // A field's value, or the text of an element such as a support reference.
+      var text = input.select ? input.value : input.textContent.trim();
+      if (input.select) {
+        input.select();
+      } else {
+        window.getSelection().selectAllChildren(input);
+      }
       var done = function () {
         copy.textContent = "Copied";
-        setTimeout(function () { copy.textContent = "Copy"; }, 1500);
+        var status = document.getElementById(copy.getAttribute("data-copy") + "-status");
+        if (status) { status.textContent = "Copied to the clipboard"; }
+        setTimeout(function () { copy.textContent = label; }, 1500);
       };
       var fallback = function () {
         if (document.execCommand("copy")) {
@@ -19,7 +28,7 @@
         }
       };
       if (navigator.clipboard && window.isSecureContext) {
-        navigator.clipboard.writeText(input.value).then(done, fallback);
+        navigator.clipboard.writeText(text).then(done, fallback);
       } else {
         fallback();
       }

@@ -10,6 +10,7 @@ from django.urls import reverse
 from sso.models import IdPKind, ProfileStatus, Role, SignInMethod, SSOProfile, VerificationState
 from tests.factories import (
     ActiveProfileFactory,
+    LoginEventFactory,
     MembershipFactory,
     TrustedDomainFactory,
     UserFactory,
@@ -177,3 +178,15 @@ def test_enforcement_form_hides_the_confirmation_until_it_is_needed(owner_client
     content = owner_client.get(reverse("sso:admin_sso")).content.decode()
     assert 'name="confirm"' not in content
     assert owner.role == Role.OWNER
+
+
+def test_failed_test_result_of_active_profile_says_real_users_are_refused(
+    admin_client, organization
+):
+    profile = _okta(organization, last_test_outcome="failure", last_tested_at="2026-01-01T00:00Z")
+    event = LoginEventFactory(profile=profile, is_test=True, outcome="failure", reason="bad_sig")
+
+    url = reverse("sso:profile_login_event", args=[profile.sid, event.pk])
+    content = admin_client.get(url).content.decode()
+
+    assert "real people signing in through it are being refused now" in content
