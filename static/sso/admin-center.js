@@ -3,20 +3,18 @@
   "use strict";
 
   document.addEventListener("click", function (event) {
-    var copy = event.target.closest("[data-copy]");
+    var copy = event.target.closest("[data-copy], [data-copy-text]");
     if (copy) {
-      var input = document.getElementById(copy.getAttribute("data-copy"));
       var label = copy.textContent;
-      // A field's value, or the text of an element such as a support reference.
-      var text = input.select ? input.value : input.textContent.trim();
-      if (input.select) {
+      var text = copy.getAttribute("data-copy-text");
+      var input = text === null ? document.getElementById(copy.getAttribute("data-copy")) : null;
+      if (input) {
+        text = input.value;
         input.select();
-      } else {
-        window.getSelection().selectAllChildren(input);
       }
       var done = function () {
         copy.textContent = "Copied";
-        var status = document.getElementById(copy.getAttribute("data-copy") + "-status");
+        var status = document.getElementById("copy-status");
         if (status) { status.textContent = "Copied to the clipboard"; }
         setTimeout(function () { copy.textContent = label; }, 1500);
       };

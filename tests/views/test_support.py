@@ -130,5 +130,5 @@ def test_login_failed_page_has_a_copy_button_for_the_reference():
 
     template = Path(__file__).resolve().parents[2] / "templates/sso/errors/login_failed.html"
     text = template.read_text()
-    assert 'data-copy="support-reference"' in text and "<script src=" in text
+    assert 'data-copy-text="{{ event.reference }}"' in text and "<script src=" in text
     assert "<script>" not in text  # the CSP allows no inline script
