@@ -38,7 +38,7 @@ def test_sso_page_shows_each_domain_state_and_routes_nobody(admin_client, organi
 
     content = admin_client.get(reverse("sso:admin_sso")).content.decode()
 
-    assert "acme.test <span class=\"small\">· Unverified</span>" in content
+    assert 'acme.test <span class="small">· Unverified</span>' in content
     assert "0 of 2 verified" in content
     assert "Routes nobody" in content
     assert "Active, but 0 of 2 domains verified: nobody is sent to Okta yet." in content
@@ -57,9 +57,7 @@ def test_sso_page_checklist_items_have_states_and_links(admin_client, organizati
     assert "1 of 1 domains verified" in checklist
 
 
-def test_sso_page_failed_test_on_active_profile_says_users_are_refused(
-    admin_client, organization
-):
+def test_sso_page_failed_test_on_active_profile_says_users_are_refused(admin_client, organization):
     _okta(organization, last_test_outcome="failure", last_tested_at="2026-01-01T00:00Z")
 
     content = admin_client.get(reverse("sso:admin_sso")).content.decode()
@@ -95,7 +93,7 @@ def test_step_4_lists_saved_domains_with_their_state(admin_client, organization)
     url = reverse("sso:wizard_idp_metadata", args=[profile.sid])
     content = admin_client.get(url).content.decode()
 
-    assert "acme.test <span class=\"small\">· Verified</span>" in content
+    assert 'acme.test <span class="small">· Verified</span>' in content
     assert "1 of 1 verified" in content
 
 

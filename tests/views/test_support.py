@@ -115,9 +115,7 @@ def test_support_reference_lookup_opens_the_event(admin_client, profile):
         reverse("sso:admin_support_reference"), {"reference": event.reference.lower()}
     )
     assert response.status_code == HTTPStatus.FOUND
-    assert response["Location"] == reverse(
-        "sso:profile_login_event", args=[profile.sid, event.pk]
-    )
+    assert response["Location"] == reverse("sso:profile_login_event", args=[profile.sid, event.pk])
 
 
 @pytest.mark.parametrize("text", ["", "grace@acme.test", "ABCD-EFGH", "ABCD-EFGH-IJKL-MNO1"])
