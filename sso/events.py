@@ -119,6 +119,41 @@ def audit_events_for(
     return _within_days(events, since, until)
 
 
+def audit_value_text(*, value: Any) -> str:
+    """A recorded value as a person reads it: no Python reprs, lists joined."""
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(audit_value_text(value=item) for item in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{key}: {audit_value_text(value=item)}" for key, item in value.items())
+    return str(value)
+
+
+# Changes recorded as a plain list of items; every other two-item list is [before, after].
+_LIST_CHANGES = frozenset({"certificates_added", "domains_marked_verified", "fields"})
+
+
+def audit_change_rows(*, event: AuditEvent) -> list[tuple[str, str]]:
+    """Each change as (field, "old → new"), or (field, value) for what is not a change."""
+    rows = []
+    for field, value in event.changes.items():
+        if isinstance(value, list) and len(value) == 2 and field not in _LIST_CHANGES:
+            old, new = (audit_value_text(value=item) for item in value)
+            rows.append((field.replace("_", " "), f"{old} → {new}"))
+        else:
+            rows.append((field.replace("_", " "), audit_value_text(value=value)))
+    return rows
+
+
+def audit_actor_label(*, event: AuditEvent) -> str:
+    if event.action == AuditAction.STAFF_CHANGE:
+        return f"Support staff ({event.actor.email})" if event.actor else "Support staff"
+    return event.actor.email if event.actor else "System"
+
+
 def login_events_for(*, profile: SSOProfile) -> QuerySet[LoginEvent]:
     return LoginEvent.objects.filter(profile=profile, organization=profile.organization)
 

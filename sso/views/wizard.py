@@ -6,9 +6,8 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views import View
@@ -16,24 +15,18 @@ from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 
 from sso.events import (
-    audit_events_for,
     connection_test_last,
-    login_event_for_reference,
-    login_events_for,
-    login_events_search,
 )
 from sso.forms import (
     ActivateForm,
     EnforcementForm,
     IdPMetadataImportForm,
     IdPSettingsForm,
-    LoginEventFilterForm,
     ProfileConfirmForm,
 )
 from sso.models import IdPKind, Organization, ProfileStatus, SSOProfile
 from sso.organizations.selectors import owners_of
 from sso.organizations.services import organization_set_sso_enforcement
-from sso.profiles.diagnostics import detail_rows, fix_for
 from sso.profiles.presets import preset_for
 from sso.profiles.selectors import (
     CERTIFICATE_USE_DAYS,
@@ -50,14 +43,11 @@ from sso.profiles.services import (
     profile_disable,
     profile_remove_certificate,
 )
-from sso.reasons import Reason
 from sso.saml.authn import authn_request_url
 from sso.saml.config import sp_acs_url, sp_entity_id
 from sso.saml.pending import browser_token, set_browser_cookie
 from sso.views.access import OrganizationAdminMixin
 from sso.views.headers import to_idp
-
-EVENTS_PAGE_SIZE = 50
 
 STEPS = [
     ("sp-metadata", "1", "SP metadata"),
@@ -293,63 +283,6 @@ class TestStepView(WizardMixin, View):
         return response
 
 
-@method_decorator(never_cache, name="dispatch")
-class LoginEventListView(WizardMixin, View):
-    """A profile's sign-in attempts: searched by support reference or email, filtered."""
-
-    def get(self, request: HttpRequest, sid: str) -> HttpResponse:
-        profile = self.get_profile(sid)
-        filters = LoginEventFilterForm(request.GET or None)
-        values = filters.cleaned_data if filters.is_valid() else {}
-        events = login_events_search(
-            profile=profile,
-            query=values.get("q", ""),
-            outcome=values.get("outcome", ""),
-            reason=values.get("reason", ""),
-            email=values.get("email", ""),
-            since=values.get("since"),
-            until=values.get("until"),
-        )
-        page = Paginator(events, EVENTS_PAGE_SIZE).get_page(request.GET.get("page"))
-        query = request.GET.copy()
-        query.pop("page", None)
-        context = self.admin_context(
-            profile=profile, page=page, filters=filters, query=query.urlencode()
-        )
-        return render(request, "sso/admin_center/login_events.html", context)
-
-
-@method_decorator(never_cache, name="dispatch")
-class SupportReferenceView(OrganizationAdminMixin, View):
-    """A support reference a person quoted, looked up across the organization's profiles."""
-
-    def get(self, request: HttpRequest) -> HttpResponse:
-        reference = request.GET.get("reference", "")[:64]
-        event = login_event_for_reference(organization=self.organization, reference=reference)
-        if event is not None:
-            return redirect("sso:profile_login_event", sid=event.profile.sid, pk=event.pk)
-        messages.error(request, "No sign-in attempt of your organization has this reference.")
-        return redirect("sso:admin_sso")
-
-
-@method_decorator(never_cache, name="dispatch")
-class LoginEventDetailView(WizardMixin, View):
-    """One attempt with its reason and the fix; a connection test's result page."""
-
-    def get(self, request: HttpRequest, sid: str, pk: int) -> HttpResponse:
-        profile = self.get_profile(sid)
-        event = get_object_or_404(login_events_for(profile=profile), pk=pk)
-        context = self.admin_context(
-            profile=profile,
-            event=event,
-            reason_text=Reason(event.reason).label if event.reason in Reason.values else "",
-            fix=fix_for(event, profile),
-            detail_rows=detail_rows(event),
-            activate_form=ActivateForm(),
-        )
-        return render(request, "sso/admin_center/login_event.html", context)
-
-
 class CertificateRemoveView(WizardMixin, View):
     """Removes a certificate; one that verified sign-ins lately only once the admin confirms."""
 
@@ -458,17 +391,6 @@ class ProfileDisableView(ProfileConfirmMixin, View):
         profile_disable(profile=profile, actor=request.user)
         messages.success(request, f"SSO is off for “{profile.name}”.")
         return redirect("sso:admin_sso")
-
-
-@method_decorator(never_cache, name="dispatch")
-class AuditLogView(OrganizationAdminMixin, TemplateView):
-    template_name = "sso/admin_center/audit_log.html"
-    nav = "audit"
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context = super().get_context_data(**kwargs)
-        context["events"] = audit_events_for(organization=self.organization)[:200]
-        return context
 
 
 def admin_center_home(request: HttpRequest) -> HttpResponse:

@@ -130,3 +130,83 @@ def test_login_failed_page_has_a_copy_button_for_the_reference():
     text = template.read_text()
     assert 'data-copy-text="{{ event.reference }}"' in text and "<script src=" in text
     assert "<script>" not in text  # the CSP allows no inline script
+
+
+def _audit(profile, **values):
+    from tests.factories import AuditEventFactory
+
+    return AuditEventFactory(profile=profile, organization=profile.organization, **values)
+
+
+def test_audit_log_shows_readable_values_not_reprs(admin_client, profile):
+    _audit(
+        profile,
+        action="sso_enforcement_changed",
+        changes={
+            "enforce_sso": [False, True],
+            "break_glass": [[], ["ada@acme.test", "grace@acme.test"]],
+            "certificates_added": ["AA:BB", "CC:DD"],
+        },
+    )
+    content = admin_client.get(reverse("sso:admin_audit_log")).content.decode()
+    assert "<dt>enforce sso</dt><dd>no → yes</dd>" in content
+    assert "<dd>— → ada@acme.test, grace@acme.test</dd>" in content
+    assert "<dd>AA:BB, CC:DD</dd>" in content  # a list of items, not a before and after
+    assert "[False, True]" not in content and "&#x27;" not in content
+
+
+def test_audit_log_shows_staff_changes_as_support_staff(admin_client, profile):
+    staff = _audit(profile, action="staff_change", changes={"operation": "changed"})
+    content = admin_client.get(reverse("sso:admin_audit_log")).content.decode()
+    assert '<span class="badge warning">Support staff</span>' in content
+    assert staff.actor.email in content
+
+
+def test_audit_log_filters_by_action_actor_and_day(admin_client, profile):
+    wanted = _audit(profile, action="disabled", changes={"status": ["active", "disabled"]})
+    _audit(profile, action="changed", actor=wanted.actor, changes={"name": ["A", "B"]})
+    _audit(profile, action="disabled", changes={"status": ["tested", "disabled"]})
+    _audit(
+        profile,
+        action="disabled",
+        actor=wanted.actor,
+        changes={"status": ["old", "disabled"]},
+        created_at=timezone.now() - dt.timedelta(days=30),
+    )
+    today = timezone.now().astimezone(dt.UTC).date().isoformat()
+    response = admin_client.get(
+        reverse("sso:admin_audit_log"),
+        {"action": "disabled", "actor": wanted.actor.email.upper(), "since": today},
+    )
+    content = response.content.decode()
+    assert "active → disabled" in content
+    assert "A → B" not in content and "tested → disabled" not in content
+    assert "old → disabled" not in content
+
+
+def test_audit_log_csv_export_is_tenant_scoped_filtered_and_formula_safe(admin_client, profile):
+    _audit(profile, action="changed", changes={"name": ["=HYPERLINK(1)", "Okta"]})
+    _audit(profile, action="disabled", changes={"status": ["active", "disabled"]})
+    foreign = ActiveProfileFactory(name="Foreign IdP")
+    _audit(foreign, action="changed", changes={"name": ["Theirs", "Foreign IdP"]})
+
+    response = admin_client.get(reverse("sso:admin_audit_log_export"), {"action": "changed"})
+
+    assert response.status_code == HTTPStatus.OK
+    assert response["Content-Type"] == "text/csv"
+    assert "attachment" in response["Content-Disposition"]
+    body = b"".join(response.streaming_content).decode()
+    lines = body.strip().splitlines()
+    assert lines[0] == "time_utc,who,action,profile,profile_id,changes"
+    assert len(lines) == 2
+    assert "name: =HYPERLINK(1) → Okta" in lines[1] and ",'name" not in lines[1]
+    assert "Foreign IdP" not in body and "active → disabled" not in body
+
+
+def test_audit_log_csv_cell_starting_with_a_formula_is_quoted(admin_client, profile):
+    profile.name = "=cmd|' /C calc'!A0"
+    profile.save()
+    _audit(profile, action="created", changes={"name": [None, profile.name]})
+    response = admin_client.get(reverse("sso:admin_audit_log_export"))
+    body = b"".join(response.streaming_content).decode()
+    assert ",\"'=cmd|' /C calc'!A0\"," in body or ",'=cmd|' /C calc'!A0," in body
