@@ -41,12 +41,7 @@ urlpatterns = [
     path("logout/", login.LogoutView.as_view(), name="logout"),
     path(
         "password-reset/",
-        auth_views.PasswordResetView.as_view(
-            template_name="sso/login/password_reset.html",
-            email_template_name="sso/login/password_reset_email.txt",
-            subject_template_name="sso/login/password_reset_subject.txt",
-            success_url=reverse_lazy("sso:password_reset_done"),
-        ),
+        login.PasswordResetView.as_view(),
         name="password_reset",
     ),
     path(
