@@ -6,6 +6,7 @@ fields whose rules live in services (issuer, SSO URL, roles, status) are read-on
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -22,11 +23,12 @@ from django.db.models import QuerySet
 from django.forms import Form
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from sso.domains.services import domain_mark_verified
-from sso.events import audit_record
+from sso.events import audit_record, support_reference_normalize
 from sso.login.services import password_login
 from sso.login.throttling import client_ip
 from sso.models import (
@@ -34,12 +36,14 @@ from sso.models import (
     AuditEvent,
     IdPCertificate,
     LoginEvent,
+    LoginOutcome,
     Membership,
     Organization,
     SSOProfile,
     TrustedDomain,
     User,
 )
+from sso.profiles.diagnostics import fix_for
 from sso.reasons import LoginRefused, Reason
 
 
@@ -285,11 +289,30 @@ class SSOProfileAdmin(StaffAuditMixin, admin.ModelAdmin):
         return [(obj.organization, obj)]
 
 
+class ExpiresWithinFilter(admin.SimpleListFilter):
+    """Certificates to replace soon: expired, or expiring within the next N days."""
+
+    title = "expires within"
+    parameter_name = "expires_within"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> Any:
+        return [("expired", "Expired"), ("7", "7 days"), ("30", "30 days"), ("90", "90 days")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        now = timezone.now()
+        if self.value() == "expired":
+            return queryset.filter(not_after__lt=now)
+        if self.value() in {"7", "30", "90"}:
+            until = now + dt.timedelta(days=int(self.value()))
+            return queryset.filter(not_after__gte=now, not_after__lt=until).order_by("not_after")
+        return queryset
+
+
 @admin.register(IdPCertificate)
 class IdPCertificateAdmin(StaffAuditMixin, ReadOnlyAdmin):
     list_display = ["subject", "fingerprint_sha256", "not_after", "profile"]
     search_fields = ["=fingerprint_sha256", "^subject", "=profile__sid"]
-    list_filter = ["not_after"]
+    list_filter = [ExpiresWithinFilter, "not_after"]
     list_select_related = ["profile"]
 
     def audit_scope(self, obj: IdPCertificate, *, deleting: bool) -> AuditScope:
@@ -353,7 +376,24 @@ class LoginEventAdmin(EventAdmin):
     list_filter = ["outcome", ReasonFilter, "is_test", "created_at"]
     # Exact matches only, each on an index (migration 0007): a substring search reads every row.
     search_fields = ["=email", "=profile_sid", "=assertion_id"]
+    search_help_text = "A support reference, or an exact email, profile id or assertion id."
     list_select_related = ["organization"]
+    readonly_fields = ["fix"]
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        # A reference as a person reads it out (any case, dashes or not) on its own index.
+        reference = support_reference_normalize(text=search_term)
+        if reference:
+            return queryset.filter(reference=reference), False
+        return super().get_search_results(request, queryset, search_term)
+
+    @admin.display(description="How to fix it")
+    def fix(self, obj: LoginEvent) -> str:
+        if obj.outcome == LoginOutcome.SUCCESS or obj.profile is None:
+            return "—"
+        return fix_for(obj, obj.profile)
 
 
 @admin.register(AuditEvent)

@@ -40,6 +40,14 @@ MESSAGES: dict[str, str] = {
         "Turn on an SSO profile first: enforcing SSO without an active profile would lock "
         "everybody out."
     ),
+    "enforce_untested": (
+        "No active SSO profile has passed a connection test: if its IdP connection is broken, "
+        "nobody of your trusted domains can sign in once SSO is enforced."
+    ),
+    "enforce_without_break_glass": (
+        "No owner keeps password sign-in: if your IdP fails, nobody, owners included, can sign "
+        "in to fix it."
+    ),
     "last_owner": "An organization needs an owner: make someone else owner first.",
     "already_member": "This person is already a member of your organization.",
     "other_organizations": (
@@ -59,3 +67,8 @@ def refusal(code: str, /, *, field: str | None = None, **params: object) -> Vali
     the sentence's %(name)s placeholders and must never carry secrets."""
     error = ValidationError(MESSAGES[code], code=code, params=params or None)
     return ValidationError({field: error}) if field else error
+
+
+def refusals(*errors: ValidationError, field: str) -> ValidationError:
+    """Several refusals at once on one form field, each keeping its code."""
+    return ValidationError({field: list(errors)})

@@ -9,9 +9,10 @@ from django.contrib.auth.forms import SetPasswordForm
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 
-from sso.models import IdPKind, Role, SignaturePolicy, SignInMethod, User
+from sso.models import AuditAction, IdPKind, LoginOutcome, Role, SignaturePolicy, SignInMethod, User
 from sso.organizations.selectors import user_get_by_email
 from sso.profiles.presets import GENERIC, Preset
+from sso.reasons import Reason
 from sso.saml.metadata import parse_idp_metadata
 from sso.validators import (
     CERTIFICATE_MAX_LENGTH,
@@ -259,6 +260,28 @@ class ActivateForm(forms.Form):
         return cleaned
 
 
+class ProfileConfirmForm(forms.Form):
+    """Disable or Delete: an active profile's name, typed, confirms the admin means it."""
+
+    error_messages = {"name_mismatch": "Type the profile's name exactly to confirm."}
+
+    confirm_name = forms.CharField(label="Type the profile's name to confirm", required=False)
+
+    def __init__(self, *args: Any, profile: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.profile = profile
+
+    @property
+    def needs_name(self) -> bool:
+        return self.profile.is_active
+
+    def clean_confirm_name(self) -> str:
+        typed = self.cleaned_data["confirm_name"].strip()
+        if self.needs_name and typed != self.profile.name:
+            raise ValidationError(self.error_messages["name_mismatch"], code="name_mismatch")
+        return typed
+
+
 class EmailForm(forms.Form):
     error_messages = {"invalid": "Enter a valid email address, like name@example.com."}
 
@@ -327,6 +350,11 @@ class EnforcementForm(forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
+    confirm = forms.BooleanField(
+        label="I understand: if our IdP fails, people of our trusted domains cannot sign in, "
+        "and without a break-glass owner nobody can sign in to turn enforcement off.",
+        required=False,
+    )
 
     def __init__(self, *args: Any, owners: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -344,6 +372,36 @@ class PeopleFilterForm(forms.Form):
         label="Signs in with",
         choices=[("", "Any"), *SignInMethod.choices, ("never", "Never signed in")],
         required=False,
+    )
+
+
+class LoginEventFilterForm(forms.Form):
+    q = forms.CharField(label="Support reference or email", required=False, max_length=254)
+    outcome = forms.ChoiceField(
+        label="Outcome", choices=[("", "Any"), *LoginOutcome.choices], required=False
+    )
+    reason = forms.ChoiceField(
+        label="Reason", choices=[("", "Any"), *Reason.choices], required=False
+    )
+    email = forms.CharField(label="Email", required=False, max_length=254)
+    since = forms.DateField(
+        label="From (UTC)", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label="To (UTC)", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
+class AuditFilterForm(forms.Form):
+    action = forms.ChoiceField(
+        label="Action", choices=[("", "Any"), *AuditAction.choices], required=False
+    )
+    actor = forms.CharField(label="Who (email)", required=False, max_length=254)
+    since = forms.DateField(
+        label="From (UTC)", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label="To (UTC)", required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import path, register_converter, reverse_lazy
 
-from sso.views import acs, console, domains, login, people, saml, wizard
+from sso.views import acs, audit, console, domains, events, login, people, saml, wizard
 
 
 class ProfileSidConverter:
@@ -41,12 +41,7 @@ urlpatterns = [
     path("logout/", login.LogoutView.as_view(), name="logout"),
     path(
         "password-reset/",
-        auth_views.PasswordResetView.as_view(
-            template_name="sso/login/password_reset.html",
-            email_template_name="sso/login/password_reset_email.txt",
-            subject_template_name="sso/login/password_reset_subject.txt",
-            success_url=reverse_lazy("sso:password_reset_done"),
-        ),
+        login.PasswordResetView.as_view(),
         name="password_reset",
     ),
     path(
@@ -84,6 +79,11 @@ urlpatterns = [
         name="admin_sso_enforcement",
     ),
     path(
+        "admin-center/sso/reference/",
+        events.SupportReferenceView.as_view(),
+        name="admin_support_reference",
+    ),
+    path(
         "admin-center/organization/", people.OrganizationView.as_view(), name="admin_organization"
     ),
     path("admin-center/people/", people.PeopleView.as_view(), name="admin_people"),
@@ -112,7 +112,12 @@ urlpatterns = [
         "invitations/<str:token>/", people.InvitationAcceptView.as_view(), name="invitation_accept"
     ),
     path("admin-center/domains/", domains.DomainsView.as_view(), name="admin_domains"),
-    path("admin-center/audit-log/", wizard.AuditLogView.as_view(), name="admin_audit_log"),
+    path("admin-center/audit-log/", audit.AuditLogView.as_view(), name="admin_audit_log"),
+    path(
+        "admin-center/audit-log/export.csv",
+        audit.AuditLogExportView.as_view(),
+        name="admin_audit_log_export",
+    ),
     path(PROFILE, wizard.SPMetadataStepView.as_view(), name="wizard_sp_metadata"),
     path(
         PROFILE + "sp-certificate/",
@@ -133,10 +138,10 @@ urlpatterns = [
         wizard.CertificateRemoveView.as_view(),
         name="wizard_certificate_remove",
     ),
-    path(PROFILE + "events/", wizard.LoginEventListView.as_view(), name="profile_login_events"),
+    path(PROFILE + "events/", events.LoginEventListView.as_view(), name="profile_login_events"),
     path(
         PROFILE + "events/<int:pk>/",
-        wizard.LoginEventDetailView.as_view(),
+        events.LoginEventDetailView.as_view(),
         name="profile_login_event",
     ),
     path(PROFILE + "activate/", wizard.ProfileActivateView.as_view(), name="profile_activate"),

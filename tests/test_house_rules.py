@@ -30,6 +30,7 @@ ENTITIES = (
     "sso_connection_test",
     "sso_login",
     "sso_user",
+    "support_reference",
     "trusted_domain",
     "used_assertion",
     "user",

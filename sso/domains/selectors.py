@@ -85,6 +85,23 @@ def profile_for_email(*, email: str) -> SSOProfile | None:
     return best.profile if best else None
 
 
+def trusted_domain_sso_off_for(*, email: str) -> TrustedDomain | None:
+    """The verified trusted domain covering this email whose profile is turned off, when no
+    active profile covers it: its people may have no password. A fact about the domain, never
+    about an account."""
+    domain = email_domain(email)
+    if not domain:
+        return None
+    patterns = [domain, *(f"*.{parent}" for parent in _parent_domains(domain)[1:])]
+    matches = TrustedDomain.objects.filter(
+        domain__in=patterns, verification_state=VerificationState.VERIFIED
+    ).select_related("profile")
+    best = min(matches, key=lambda d: (d.is_wildcard, -len(d.domain)), default=None)
+    if best is None or best.profile.status == ProfileStatus.ACTIVE:
+        return None
+    return best
+
+
 def domains_verified_bases(*, organization: Organization) -> set[str]:
     return {
         d.base_domain

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from sso.domains.selectors import profile_for_email
-from sso.errors import refusal
+from sso.errors import refusal, refusals
 from sso.events import audit_record
 from sso.models import (
     AuditAction,
@@ -26,6 +26,7 @@ from sso.models import (
     Role,
     SignInMethod,
     SSOProfile,
+    TestOutcome,
     User,
 )
 from sso.organizations.accounts import user_email_verification_send, user_is_email_verified
@@ -75,12 +76,33 @@ def membership_create(
 
 
 def organization_set_sso_enforcement(
-    *, organization: Organization, actor: User | None, enforce: bool, break_glass: list[User]
+    *,
+    organization: Organization,
+    actor: User | None,
+    enforce: bool,
+    break_glass: list[User],
+    confirmed: bool = False,
 ) -> None:
-    """Turn Enforce SSO on or off and name the owners who keep password sign-in."""
-    has_active = organization.sso_profiles.filter(status=ProfileStatus.ACTIVE).exists()
-    if enforce and not has_active:
-        raise refusal("enforce_without_active", field="enforce_sso")
+    """Turn Enforce SSO on or off and name the owners who keep password sign-in.
+
+    Enforcing needs an active profile. Without an active profile that passed its last
+    connection test, or without a break-glass owner, one IdP failure locks everybody out:
+    that is refused (on `confirm`, saying what would happen) unless the admin `confirmed` it.
+    """
+    if enforce:
+        active = organization.sso_profiles.filter(status=ProfileStatus.ACTIVE)
+        if not active.exists():
+            raise refusal("enforce_without_active", field="enforce_sso")
+        risks = []
+        if not active.filter(last_test_outcome=TestOutcome.SUCCESS).exists():
+            risks.append(refusal("enforce_untested"))
+        owner_pks = set(
+            organization.memberships.filter(role=Role.OWNER).values_list("user_id", flat=True)
+        )
+        if not owner_pks & {user.pk for user in break_glass}:
+            risks.append(refusal("enforce_without_break_glass"))
+        if risks and not confirmed:
+            raise refusals(*risks, field="confirm")
     owners = organization.memberships.filter(role=Role.OWNER)
     chosen = {user.pk for user in break_glass}
     before = {

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.db.models import Prefetch, QuerySet, prefetch_related_objects
+from django.urls import reverse
 from django.utils import timezone
 
 from sso.cache import LocalLRU
 from sso.models import (
     IdPCertificate,
+    IdPKind,
     LoginEvent,
     LoginOutcome,
+    Membership,
     Organization,
+    ProfileStatus,
+    SignInMethod,
     SSOProfile,
+    TestOutcome,
     TrustedDomain,
 )
 
@@ -122,3 +130,93 @@ def profiles_for_organization(*, organization: Organization) -> QuerySet[SSOProf
 
 def issuer_used_elsewhere(*, issuer: str, organization: Organization) -> bool:
     return SSOProfile.objects.filter(idp_issuer=issuer).exclude(organization=organization).exists()
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    label: str
+    state: str  # "done", "todo" or "failed"
+    url: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ProfileSetup:
+    """Where a profile stands, read from rows already loaded with it (its domains and
+    certificates prefetched): no query of its own."""
+
+    idp_name: str
+    domains_total: int
+    domains_verified: int
+    refusing_now: bool
+    items: list[ChecklistItem]
+
+    @property
+    def routes_nobody(self) -> bool:
+        return self.domains_verified == 0
+
+
+def profile_idp_name(*, profile: SSOProfile) -> str:
+    """The IdP as the admin knows it: its kind ("Okta"), or the profile's name for Other."""
+    return profile.name if profile.idp_kind == IdPKind.OTHER else IdPKind(profile.idp_kind).label
+
+
+def profile_setup(*, profile: SSOProfile) -> ProfileSetup:
+    """The setup checklist: SP values given, IdP metadata saved, test passed, a domain
+    verified, active; each with its state and where it is done."""
+    domains = list(profile.domains.all())
+    verified = sum(1 for domain in domains if domain.is_verified)
+    idp_name = profile_idp_name(profile=profile)
+    tested = profile.last_test_outcome == TestOutcome.SUCCESS
+    failed = profile.last_test_outcome == TestOutcome.FAILURE
+    active = profile.status == ProfileStatus.ACTIVE
+    configured = profile.is_configured and bool(profile.certificates.all())
+    sid = profile.sid
+    items = [
+        # We know the IdP holds our values once it has answered our ACS.
+        ChecklistItem(
+            f"Give {idp_name} our SP values (Entity ID, ACS URL)",
+            "done" if profile.last_tested_at else "todo",
+            reverse("sso:wizard_sp_metadata", args=[sid]),
+        ),
+        ChecklistItem(
+            f"Save {idp_name}'s metadata (Issuer, SSO URL, certificate)",
+            "done" if configured else "todo",
+            reverse("sso:wizard_idp_metadata", args=[sid]),
+        ),
+        ChecklistItem(
+            "Pass a connection test",
+            "done" if tested else "failed" if failed else "todo",
+            reverse("sso:wizard_test", args=[sid]),
+            note="The last test failed." if failed else "",
+        ),
+        ChecklistItem(
+            "Verify a trusted domain",
+            "done" if verified else "todo",
+            reverse("sso:admin_domains"),
+            note=f"{verified} of {len(domains)} domains verified",
+        ),
+        ChecklistItem(
+            "Turn the profile on",
+            "done" if active else "todo",
+            reverse("sso:wizard_test", args=[sid]),
+        ),
+    ]
+    return ProfileSetup(
+        idp_name=idp_name,
+        domains_total=len(domains),
+        domains_verified=verified,
+        refusing_now=active and failed,
+        items=items,
+    )
+
+
+def profile_sso_only_people(*, profile: SSOProfile) -> int:
+    """How many members cannot sign in once this profile stops: their account has no usable
+    password and their last sign-in went through this profile."""
+    return Membership.objects.filter(
+        organization_id=profile.organization_id,
+        last_sign_in_profile=profile,
+        last_sign_in_method=SignInMethod.SSO,
+        user__password__startswith=UNUSABLE_PASSWORD_PREFIX,
+    ).count()

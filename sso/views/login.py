@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import auth, messages
+from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
-from sso.domains.selectors import profile_for_email
+from sso.domains.selectors import profile_for_email, trusted_domain_sso_off_for
 from sso.forms import EmailForm, PasswordForm, SignUpForm
 from sso.login.services import SESSION_PROFILE_KEY, password_login
 from sso.login.throttling import client_ip
@@ -23,7 +25,7 @@ from sso.organizations.selectors import email_verification_for_token
 from sso.organizations.services import organization_signup
 from sso.profiles.presets import preset_for
 from sso.reasons import LoginRefused, Reason
-from sso.validators import same_origin_path
+from sso.validators import email_domain, same_origin_path
 from sso.views.headers import to_any_idp
 
 SESSION_EMAIL_KEY = "login_email"
@@ -104,17 +106,29 @@ class PasswordStepView(View):
             if refusal.reason == Reason.EMAIL_UNVERIFIED:
                 request.session[SESSION_VERIFY_KEY] = self.email
             sso_url = _sso_login_url(refusal.profile, _next(request)) if refusal.profile else ""
-            return self._render(form, status=refusal.status, sso_url=sso_url)
+            # Said only after the right password: a password form is of no use to this person.
+            hide = refusal.reason == Reason.SSO_REQUIRED and bool(sso_url)
+            return self._render(form, status=refusal.status, sso_url=sso_url, hide_password=hide)
         auth.login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         request.session.pop(SESSION_EMAIL_KEY, None)
         return redirect(_next(request) or "sso:console")
 
-    def _render(self, form: PasswordForm, *, status: int = 200, sso_url: str = "") -> HttpResponse:
+    def _render(
+        self,
+        form: PasswordForm,
+        *,
+        status: int = 200,
+        sso_url: str = "",
+        hide_password: bool = False,
+    ) -> HttpResponse:
         context = {
             "form": form,
             "email": self.email,
             "next": _next(self.request),
             "sso_url": sso_url,
+            "hide_password": hide_password,
+            # Whatever the account: the email step said as much about the domain.
+            "sso_off": None if sso_url else trusted_domain_sso_off_for(email=self.email),
             "resend": self.request.session.get(SESSION_VERIFY_KEY) == self.email,
         }
         return render(self.request, self.template_name, context, status=status)
@@ -133,8 +147,13 @@ class SignUpView(View):
             return render(request, "sso/login/signup.html", {"form": form}, status=400)
         profile = profile_for_email(email=form.cleaned_data["email"])
         if profile is not None:
-            # The domain belongs to an organization that signs its people in through SSO.
-            return redirect(_sso_login_url(profile, ""))
+            # The domain signs its people in through SSO (as the email step says too).
+            context = {
+                "form": form,
+                "sso_domain": email_domain(form.cleaned_data["email"]),
+                "sso_url": _sso_login_url(profile, ""),
+            }
+            return render(request, "sso/login/signup.html", context)
         user = organization_signup(
             email=form.cleaned_data["email"],
             password=form.cleaned_data["password"],
@@ -142,6 +161,30 @@ class SignUpView(View):
         )
         # No session yet: the account signs in once the emailed link proves the address.
         return render(request, "sso/login/verify_sent.html", {"email": user.email})
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Forgot Password. The same answer whether or not an account exists; an email of a domain
+    that signs in through SSO also hears so, as the email step would have told it."""
+
+    template_name = "sso/login/password_reset.html"
+    email_template_name = "sso/login/password_reset_email.txt"
+    subject_template_name = "sso/login/password_reset_subject.txt"
+    success_url = reverse_lazy("sso:password_reset_done")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)  # sends only to accounts with a usable password
+        email = form.cleaned_data["email"]
+        profile = profile_for_email(email=email)
+        sso_off = None if profile else trusted_domain_sso_off_for(email=email)
+        if profile is None and sso_off is None:
+            return response
+        context = {
+            "sso_domain": email_domain(email),
+            "sso_url": _sso_login_url(profile, "") if profile else "",
+            "sso_off": sso_off,
+        }
+        return render(self.request, "sso/login/password_reset_done.html", context)
 
 
 @method_decorator(never_cache, name="dispatch")

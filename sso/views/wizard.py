@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.text import slugify
@@ -15,16 +15,23 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 
-from sso.events import audit_events_for, connection_test_last, login_events_for
-from sso.forms import ActivateForm, EnforcementForm, IdPMetadataImportForm, IdPSettingsForm
+from sso.events import connection_test_last
+from sso.forms import (
+    ActivateForm,
+    EnforcementForm,
+    IdPMetadataImportForm,
+    IdPSettingsForm,
+    ProfileConfirmForm,
+)
 from sso.models import IdPKind, Organization, ProfileStatus, SignaturePolicy, SSOProfile
 from sso.organizations.selectors import owners_of
 from sso.organizations.services import organization_set_sso_enforcement
-from sso.profiles.diagnostics import detail_rows, fix_for
 from sso.profiles.presets import PRESETS, preset_for
 from sso.profiles.selectors import (
     CERTIFICATE_USE_DAYS,
     certificates_last_used,
+    profile_setup,
+    profile_sso_only_people,
     profiles_for_organization,
 )
 from sso.profiles.services import (
@@ -36,7 +43,6 @@ from sso.profiles.services import (
     profile_disable,
     profile_remove_certificate,
 )
-from sso.reasons import Reason
 from sso.saml.authn import authn_request_url
 from sso.saml.config import sp_acs_url, sp_entity_id
 from sso.saml.pending import browser_token, set_browser_cookie
@@ -59,6 +65,7 @@ class WizardMixin(OrganizationAdminMixin):
             current_step=step,
             entity_id=sp_entity_id(profile),
             acs_url=sp_acs_url(profile),
+            setup=profile_setup(profile=profile),
         )
 
 
@@ -68,7 +75,10 @@ class SingleSignOnView(OrganizationAdminMixin, TemplateView):
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
-        context["profiles"] = profiles_for_organization(organization=self.organization)
+        context["profile_rows"] = [
+            (profile, profile_setup(profile=profile))
+            for profile in profiles_for_organization(organization=self.organization)
+        ]
         context.setdefault("enforcement_form", enforcement_form(self.organization))
         return context
 
@@ -99,6 +109,7 @@ class EnforcementView(SingleSignOnView):
                     actor=request.user,
                     enforce=form.cleaned_data["enforce_sso"],
                     break_glass=list(form.cleaned_data["break_glass"]),
+                    confirmed=form.cleaned_data["confirm"],
                 )
             except ValidationError as error:
                 form.add_error(None, error)
@@ -308,34 +319,6 @@ class TestStepView(WizardMixin, View):
         return response
 
 
-@method_decorator(never_cache, name="dispatch")
-class LoginEventListView(WizardMixin, View):
-    def get(self, request: HttpRequest, sid: str) -> HttpResponse:
-        profile = self.get_profile(sid)
-        context = self.admin_context(
-            profile=profile, events=login_events_for(profile=profile)[:100]
-        )
-        return render(request, "sso/admin_center/login_events.html", context)
-
-
-@method_decorator(never_cache, name="dispatch")
-class LoginEventDetailView(WizardMixin, View):
-    """One attempt with its reason and the fix; a connection test's result page."""
-
-    def get(self, request: HttpRequest, sid: str, pk: int) -> HttpResponse:
-        profile = self.get_profile(sid)
-        event = get_object_or_404(login_events_for(profile=profile), pk=pk)
-        context = self.admin_context(
-            profile=profile,
-            event=event,
-            reason_text=Reason(event.reason).label if event.reason in Reason.values else "",
-            fix=fix_for(event, profile),
-            detail_rows=detail_rows(event),
-            activate_form=ActivateForm(),
-        )
-        return render(request, "sso/admin_center/login_event.html", context)
-
-
 class CertificateRemoveView(WizardMixin, View):
     """Removes a certificate; one that verified sign-ins lately only once the admin confirms."""
 
@@ -361,14 +344,39 @@ class CertificateRemoveView(WizardMixin, View):
         return redirect("sso:wizard_idp_metadata", sid=profile.sid)
 
 
-@method_decorator(never_cache, name="dispatch")
-class ProfileDeleteView(WizardMixin, View):
+class ProfileConfirmMixin(WizardMixin):
+    """Disable and Delete: a page that counts who is locked out, then the typed name."""
+
+    template_name: str
+
     def get(self, request: HttpRequest, sid: str) -> HttpResponse:
-        context = self.admin_context(profile=self.get_profile(sid))
-        return render(request, "sso/wizard/delete.html", context)
+        profile = self.get_profile(sid)
+        return self._render(profile, ProfileConfirmForm(profile=profile))
+
+    def confirmed(self, profile: SSOProfile) -> ProfileConfirmForm:
+        return ProfileConfirmForm(self.request.POST, profile=profile)
+
+    def _render(
+        self, profile: SSOProfile, form: ProfileConfirmForm, status: int = 200
+    ) -> HttpResponse:
+        context = self.admin_context(
+            profile=profile,
+            form=form,
+            setup=profile_setup(profile=profile),
+            sso_only=profile_sso_only_people(profile=profile),
+        )
+        return render(self.request, self.template_name, context, status=status)
+
+
+@method_decorator(never_cache, name="dispatch")
+class ProfileDeleteView(ProfileConfirmMixin, View):
+    template_name = "sso/wizard/delete.html"
 
     def post(self, request: HttpRequest, sid: str) -> HttpResponse:
         profile = self.get_profile(sid)
+        form = self.confirmed(profile)
+        if not form.is_valid():
+            return self._render(profile, form, status=400)
         name = profile.name
         profile_delete(profile=profile, actor=request.user)
         messages.success(request, f"SSO profile “{name}” deleted.")
@@ -391,6 +399,13 @@ class ProfileActivateView(WizardMixin, View):
                 form.add_error(None, error)
             else:
                 messages.success(request, f"SSO is on for “{profile.name}”.")
+                setup = profile_setup(profile=profile)
+                if setup.routes_nobody:
+                    messages.warning(
+                        request,
+                        f"{setup.domains_verified} of {setup.domains_total} domains verified: "
+                        f"nobody will be sent to {setup.idp_name} yet.",
+                    )
                 return redirect("sso:admin_sso")
         context = self.wizard_context(profile, "test")
         context["activate_form"] = form
@@ -398,24 +413,20 @@ class ProfileActivateView(WizardMixin, View):
         return to_idp(response, sso_url=profile.idp_sso_url)
 
 
-class ProfileDisableView(WizardMixin, View):
+@method_decorator(never_cache, name="dispatch")
+class ProfileDisableView(ProfileConfirmMixin, View):
+    template_name = "sso/wizard/disable.html"
+
     def post(self, request: HttpRequest, sid: str) -> HttpResponse:
         profile = self.get_profile(sid)
-        if profile.status == ProfileStatus.ACTIVE:
-            profile_disable(profile=profile, actor=request.user)
-            messages.success(request, f"SSO is off for “{profile.name}”.")
+        if profile.status != ProfileStatus.ACTIVE:
+            return redirect("sso:admin_sso")
+        form = self.confirmed(profile)
+        if not form.is_valid():
+            return self._render(profile, form, status=400)
+        profile_disable(profile=profile, actor=request.user)
+        messages.success(request, f"SSO is off for “{profile.name}”.")
         return redirect("sso:admin_sso")
-
-
-@method_decorator(never_cache, name="dispatch")
-class AuditLogView(OrganizationAdminMixin, TemplateView):
-    template_name = "sso/admin_center/audit_log.html"
-    nav = "audit"
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context = super().get_context_data(**kwargs)
-        context["events"] = audit_events_for(organization=self.organization)[:200]
-        return context
 
 
 def admin_center_home(request: HttpRequest) -> HttpResponse:

@@ -3,13 +3,20 @@
   "use strict";
 
   document.addEventListener("click", function (event) {
-    var copy = event.target.closest("[data-copy]");
+    var copy = event.target.closest("[data-copy], [data-copy-text]");
     if (copy) {
-      var input = document.getElementById(copy.getAttribute("data-copy"));
-      input.select();
+      var label = copy.textContent;
+      var text = copy.getAttribute("data-copy-text");
+      var input = text === null ? document.getElementById(copy.getAttribute("data-copy")) : null;
+      if (input) {
+        text = input.value;
+        input.select();
+      }
       var done = function () {
         copy.textContent = "Copied";
-        setTimeout(function () { copy.textContent = "Copy"; }, 1500);
+        var status = document.getElementById("copy-status");
+        if (status) { status.textContent = "Copied to the clipboard"; }
+        setTimeout(function () { copy.textContent = label; }, 1500);
       };
       var fallback = function () {
         if (document.execCommand("copy")) {
@@ -19,7 +26,7 @@
         }
       };
       if (navigator.clipboard && window.isSecureContext) {
-        navigator.clipboard.writeText(input.value).then(done, fallback);
+        navigator.clipboard.writeText(text).then(done, fallback);
       } else {
         fallback();
       }

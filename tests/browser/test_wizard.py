@@ -129,7 +129,8 @@ def test_admin_walks_the_sso_wizard(
     expect(row.locator(".badge.status-configured")).to_have_text("Configured")
     chips = row.locator(".chip")
     expect(chips).to_have_count(2)
-    assert sorted(chips.all_inner_texts()) == ["*.acme.test", "acme.test"]
+    # Each with its verification state: an unverified domain routes nobody.
+    assert sorted(chips.all_inner_texts()) == ["*.acme.test · Unverified", "acme.test · Unverified"]
     shot(page, "wizard-6-sso-page")
 
     # 8. The profile's IdP metadata step shows the saved certificate.

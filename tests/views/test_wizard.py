@@ -517,7 +517,9 @@ def test_activate_tested_profile_and_disable_and_enable(admin_client, organizati
     profile.refresh_from_db()
     assert profile.status == ProfileStatus.ACTIVE
 
-    admin_client.post(reverse("sso:profile_disable", args=[profile.sid]))
+    admin_client.post(
+        reverse("sso:profile_disable", args=[profile.sid]), {"confirm_name": profile.name}
+    )
     profile.refresh_from_db()
     assert profile.status == ProfileStatus.DISABLED
 
