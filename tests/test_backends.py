@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import authenticate
 
-from sso.backends import NAME_ID, ProfileSaml2Backend, profile_attribute_mapping
+from sso.backends import NAME_ID, NAME_ID_FORMAT, ProfileSaml2Backend, profile_attribute_mapping
 from sso.models import Membership, User
 from sso.reasons import LoginRefused, Reason
 from tests.factories import ActiveProfileFactory, MembershipFactory, UserFactory
@@ -13,10 +13,16 @@ from tests.factories import ActiveProfileFactory, MembershipFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 
-def sign_in(profile, email: str, **attributes: list[str]) -> User | None:
+EMAIL_FORMAT = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
+
+
+def sign_in(
+    profile, email: str, name_id_format: str = EMAIL_FORMAT, **attributes: list[str]
+) -> User | None:
+    ava = {**attributes, NAME_ID: [email], NAME_ID_FORMAT: [name_id_format]}
     return ProfileSaml2Backend().authenticate(
         None,
-        session_info={"ava": {**attributes, NAME_ID: [email]}, "issuer": profile.idp_issuer},
+        session_info={"ava": ava, "issuer": profile.idp_issuer},
         attribute_mapping=profile_attribute_mapping(profile),
         create_unknown_user=profile.jit_provisioning,
         profile=profile,
