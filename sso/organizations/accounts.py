@@ -142,7 +142,8 @@ def subject_link_create(
 ) -> SubjectLink:
     """Bind the subject to the account; raises IntegrityError when another login just did."""
     link = SubjectLink(profile=profile, name_id_format=name_id_format, name_id=name_id, user=user)
-    link.full_clean(validate_unique=False, validate_constraints=False)
+    # The profile and the account are in hand: validating their keys would cost two queries.
+    link.full_clean(exclude=["profile", "user"], validate_unique=False, validate_constraints=False)
     link.save()
     return link
 

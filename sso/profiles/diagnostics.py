@@ -70,8 +70,26 @@ FIXES: dict[str, str] = {
     ),
     Reason.MISSING_NAMEID: ("The assertion has no NameID. In your IdP, set {name_id_field}."),
     Reason.NAMEID_FORMAT: (
-        "The NameID format was {received}, or its value is not an email address. In your IdP, "
-        "set {name_id_field}."
+        "The NameID format was {received}, and none of the usual email attributes arrived "
+        "(received: {received_attributes}). In your IdP, set {name_id_field}; or map the email "
+        "from an attribute (for example Keycloak's email) under Attribute mapping in step 4."
+    ),
+    Reason.EMAIL_ATTRIBUTE_MISSING: (
+        "This profile takes the email from the attribute {attribute}, which did not arrive. "
+        "The attributes received were: {received_attributes}. Add {attribute} to the "
+        "attributes your IdP sends, or choose one of those under Attribute mapping in step 4."
+    ),
+    Reason.EMAIL_INVALID: (
+        "The email the IdP sent ({received}, from {email_from}) is not a plain email address: "
+        "quoted or commented local parts, spaces, and look-alike (fullwidth or compatibility) "
+        "characters are refused so that no address can pass for another. Send the person's "
+        "plain address from your IdP."
+    ),
+    Reason.SUBJECT_MISMATCH: (
+        "{email} belongs to an account that signed in as another person of your IdP (another "
+        "NameID); the new NameID {name_id} does not inherit it. Give the new person another "
+        "email address at your IdP; if it is the same person and only their identifier at the "
+        "IdP changed, contact support with reference {event_id} to move the link."
     ),
     Reason.DOMAIN_NOT_TRUSTED: (
         "{email_domain} is not a trusted domain of this profile. Add it under Trusted "
@@ -191,6 +209,11 @@ DETAIL_LABELS = {
     "seconds_late": "Seconds late",
     "initiated_by": "Initiated by",
     "verified_with": "Verified with the certificate (SHA-256)",
+    "attribute": "Email attribute",
+    "received_attributes": "Attributes received",
+    "email_from": "Email taken from",
+    "name_id": "NameID",
+    "name_id_format": "NameID format",
 }
 
 
