@@ -217,9 +217,30 @@ DETAIL_LABELS = {
 }
 
 
+# Shown in the "received" and "mapped" tables rather than as detail rows.
+_TABLED = ("attributes", "mapped", "groups")
+_MAPPED_LABELS = {
+    "email": "Email (the account)",
+    "first_name": "First name",
+    "last_name": "Last name",
+    "groups": "Groups",
+}
+
+
 def detail_rows(event: LoginEvent) -> list[tuple[str, str]]:
     """A failed attempt's details as labelled plain text, for the admin's event page."""
     return [
         (DETAIL_LABELS.get(key, key.replace("_", " ").capitalize()), _text(value))
         for key, value in event.detail.items()
+        if key not in _TABLED
+    ]
+
+
+def mapping_rows(event: LoginEvent) -> list[tuple[str, str, str]]:
+    """What the profile's mapping made of a connection test's claims: (field, value, the claim
+    it came from), for the "mapped" table beside the "received" one."""
+    mapped = event.detail.get("mapped") or {}
+    return [
+        (label, *(str(part) for part in (mapped.get(key) or ["", ""])[:2]))
+        for key, label in _MAPPED_LABELS.items()
     ]

@@ -19,7 +19,7 @@ from sso.forms import ActivateForm, EnforcementForm, IdPMetadataImportForm, IdPS
 from sso.models import IdPKind, Organization, ProfileStatus, SSOProfile
 from sso.organizations.selectors import owners_of
 from sso.organizations.services import organization_set_sso_enforcement
-from sso.profiles.diagnostics import detail_rows, fix_for
+from sso.profiles.diagnostics import detail_rows, fix_for, mapping_rows
 from sso.profiles.presets import preset_for
 from sso.profiles.selectors import (
     CERTIFICATE_USE_DAYS,
@@ -293,6 +293,7 @@ class LoginEventDetailView(WizardMixin, View):
             reason_text=Reason(event.reason).label if event.reason in Reason.values else "",
             fix=fix_for(event, profile),
             detail_rows=detail_rows(event),
+            mapping_rows=mapping_rows(event),
             activate_form=ActivateForm(),
         )
         return render(request, "sso/admin_center/login_event.html", context)
