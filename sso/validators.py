@@ -28,6 +28,7 @@ MAX_UPLOAD_BYTES = 256 * 1024
 # uploaded, so a paste can never cost more than a few milliseconds.
 CERTIFICATE_MAX_LENGTH = 32 * 1024
 DOMAIN_MAX_LENGTH = 253
+ATTRIBUTE_NAME_MAX_LENGTH = 256  # SSOProfile.*_attribute
 
 MESSAGES = {
     "issuer_required": "Enter the IdP's Issuer ID/URL.",
@@ -59,6 +60,12 @@ MESSAGES = {
     ),
     "certificate_not_yet_valid": "This certificate is not valid until %(date)s.",
     "email_invalid": "This is not an email address an account can be kept under.",
+    "attribute_name_invalid": (
+        f"Enter the attribute's name as the IdP sends it (at most {ATTRIBUTE_NAME_MAX_LENGTH} "
+        "characters, no spaces), such as email or "
+        "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress."
+    ),
+    "attribute_name_required": "Enter the name of the attribute that carries the email.",
     "domain_invalid": "Enter a domain such as example.com or *.example.com.",
     "domain_too_long": f"A domain can be at most {DOMAIN_MAX_LENGTH} characters long.",
     "domain_wildcard_position": (
@@ -89,6 +96,14 @@ def error(code: str, **params: object) -> ValidationError:
 def validate_upload_size(size: int) -> None:
     if size > MAX_UPLOAD_BYTES:
         raise error("file_too_large")
+
+
+def validate_attribute_name(value: str) -> str:
+    """A SAML attribute name the mapping reads, stripped ('' = the preset's usual names)."""
+    name = (value or "").strip()
+    if len(name) > ATTRIBUTE_NAME_MAX_LENGTH or any(c.isspace() or ord(c) < 32 for c in name):
+        raise error("attribute_name_invalid")
+    return name
 
 
 def validate_issuer(value: str) -> str:

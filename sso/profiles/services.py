@@ -42,10 +42,15 @@ TRACKED_FIELDS = (
     "allow_idp_initiated",
     "jit_provisioning",
     "jit_role",
+    "email_attribute",
+    "first_name_attribute",
+    "last_name_attribute",
+    "groups_attribute",
 )
 
 
-CONNECTION_FIELDS = ("idp_issuer", "idp_sso_url")
+# A change here means the last connection test no longer proves who signs in.
+CONNECTION_FIELDS = ("idp_issuer", "idp_sso_url", "email_attribute")
 
 
 def profile_create(
@@ -130,12 +135,17 @@ def profile_configure(
     jit_provisioning: bool = True,
     jit_role: str = Role.MEMBER,
     domains_verified: bool = False,
+    email_attribute: str | None = None,
+    first_name_attribute: str | None = None,
+    last_name_attribute: str | None = None,
+    groups_attribute: str | None = None,
 ) -> SSOProfile:
     """Save the IdP side of a profile in one step: all of it, or nothing.
 
     `domains` replaces the profile's trusted domains when given; `certificates` are added to the
-    ones it trusts (two at most). A changed Issuer, SSO URL or certificate sends a Tested
-    profile back to Configured: its last test no longer proves it.
+    ones it trusts (two at most). The attribute mapping (`*_attribute`, '' = the preset's usual
+    names) is kept when None. A changed Issuer, SSO URL, certificate or email attribute sends a
+    Tested profile back to Configured: its last test no longer proves it.
     """
     issuer_check_available(profile=profile, issuer=idp_issuer)
     if domains is not None:
@@ -150,6 +160,15 @@ def profile_configure(
     profile.allow_idp_initiated = allow_idp_initiated
     profile.jit_provisioning = jit_provisioning
     profile.jit_role = jit_role
+    mapping = {
+        "email_attribute": email_attribute,
+        "first_name_attribute": first_name_attribute,
+        "last_name_attribute": last_name_attribute,
+        "groups_attribute": groups_attribute,
+    }
+    for field, value in mapping.items():
+        if value is not None:
+            setattr(profile, field, value)
     profile.updated_by = actor
     profile.full_clean()
 

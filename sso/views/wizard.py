@@ -167,6 +167,10 @@ class IdPMetadataStepView(WizardMixin, View):
                     allow_idp_initiated=form.cleaned_data["allow_idp_initiated"],
                     jit_provisioning=form.cleaned_data["jit_provisioning"],
                     jit_role=form.cleaned_data["jit_role"],
+                    email_attribute=form.cleaned_data["email_attribute"],
+                    first_name_attribute=form.cleaned_data["first_name_attribute"],
+                    last_name_attribute=form.cleaned_data["last_name_attribute"],
+                    groups_attribute=form.cleaned_data["groups_attribute"],
                 )
             except ValidationError as error:
                 form.add_error(None, error)
@@ -204,6 +208,11 @@ class IdPMetadataStepView(WizardMixin, View):
             "allow_idp_initiated": profile.allow_idp_initiated,
             "jit_provisioning": profile.jit_provisioning,
             "jit_role": profile.jit_role,
+            "email_source": "attribute" if profile.email_attribute else "nameid",
+            "email_attribute": profile.email_attribute,
+            "first_name_attribute": profile.first_name_attribute,
+            "last_name_attribute": profile.last_name_attribute,
+            "groups_attribute": profile.groups_attribute,
         }
 
     def _settings_form(self, profile: SSOProfile, **kwargs: Any) -> IdPSettingsForm:
