@@ -97,9 +97,10 @@ def sso_login(
         if not profile.is_active:
             raise LoginRefused(Reason.PROFILE_INACTIVE)
         login = verify_response(profile=profile, saml_response=saml_response, token=token)
+        backend = ProfileSaml2Backend()
         # The account, its sign-in, the login event and the session: one transaction.
         with transaction.atomic():
-            event = _sign_in(request, login)
+            event = _sign_in(request, login, backend)
     except LoginRefused as refusal:
         refusal.event = _refusal_record(request, profile, refusal)
         if refusal.reason == Reason.UNSOLICITED_NOT_ALLOWED and profile.is_active:
@@ -112,7 +113,7 @@ def sso_login(
         refusal = LoginRefused(
             Reason.SERVICE_UNAVAILABLE, component=infrastructure_component(error)
         )
-        refusal.claims = login.claims
+        refusal.claims = _claims(login, backend)
         refusal.event = _refusal_record(request, profile, refusal)
         raise refusal from None
     except Exception:
@@ -233,14 +234,29 @@ def sso_user_for_login(
     return user
 
 
-def _sign_in(request: HttpRequest, login: VerifiedLogin) -> LoginEvent:
-    backend = ProfileSaml2Backend()
+def _claims(login: VerifiedLogin, backend: ProfileSaml2Backend) -> dict[str, str]:
+    """What the response claimed, with the email the mapping makes of it (applied here when
+    the sign-in failed before the backend reached it)."""
+    mapped = getattr(backend, "mapped", None)
+    if mapped is None:
+        with contextlib.suppress(LoginRefused):
+            mapped = attributes_map(
+                profile=login.profile,
+                name_id=login.name_id,
+                name_id_format=login.name_id_format,
+                attributes=login.attributes,
+            )
+    return {**login.claims, "email": mapped.email if mapped else ""}
+
+
+def _sign_in(
+    request: HttpRequest, login: VerifiedLogin, backend: ProfileSaml2Backend
+) -> LoginEvent:
     try:
         used_assertion_record(login=login)
         user = sso_user_for_login(request=request, login=login, backend=backend)
     except LoginRefused as refusal:
-        mapped = getattr(backend, "mapped", None)
-        refusal.claims = {**login.claims, "email": mapped.email if mapped else ""}
+        refusal.claims = _claims(login, backend)
         if refusal.reason in _MAPPING_REFUSALS:
             refusal.detail.setdefault("received_attributes", received_names(login.attributes))
         raise
