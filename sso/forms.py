@@ -170,8 +170,9 @@ class IdPSettingsForm(forms.Form):
     email_attribute = forms.CharField(
         label="Email attribute name",
         required=False,
-        help_text="Only this attribute is read. The NameID then identifies the person for good "
-        "when it is persistent or unspecified, so an email change at the IdP keeps the account.",
+        help_text="When the email comes from an attribute, only this one is read, and a "
+        "persistent or unspecified NameID identifies the person for good: an email change at "
+        "the IdP keeps the account.",
     )
     first_name_attribute = forms.CharField(label="First name attribute", required=False)
     last_name_attribute = forms.CharField(label="Last name attribute", required=False)
