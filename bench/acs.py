@@ -180,7 +180,7 @@ class Bench:
             login = verify_response(
                 profile=profile, saml_response=saml_response, token=BROWSER_TOKEN
             )
-            if login.email != EMAIL:
+            if login.name_id != EMAIL:
                 raise RuntimeError("verify_response returned another person")
 
         browser = Client()  # one handler: a new Client loads the middleware again (~15 ms)

@@ -11,38 +11,40 @@ from django.http import HttpRequest
 from djangosaml2.backends import Saml2Backend
 
 from sso.domains.selectors import trusted_domains_for_email
+from sso.login.mapping import MappedClaims, attributes_map
 from sso.models import SignInMethod, SSOProfile, TrustedDomain, User
-from sso.organizations.accounts import user_link_to_sso
+from sso.organizations.accounts import (
+    subject_link_create,
+    subject_link_exists_for,
+    subject_link_user,
+    user_email_follow_idp,
+    user_link_to_sso,
+)
 from sso.organizations.selectors import user_get_by_email
 from sso.organizations.services import (
     membership_create,
     membership_record_sign_in,
     user_create,
 )
-from sso.profiles.presets import preset_for
 from sso.reasons import LoginRefused, Reason
 from sso.validators import normalize_idp_email
 
 logger = logging.getLogger(__name__)
 
 SSO_BACKEND = "sso.backends.ProfileSaml2Backend"  # as AUTHENTICATION_BACKENDS names it
-NAME_ID = "saml:NameID"  # the verified NameID, handed to djangosaml2 as one more attribute
+# The verified NameID and its format, handed to djangosaml2 as two more attributes (written
+# after the IdP's attributes, so an attribute of the same name never replaces them).
+NAME_ID = "saml:NameID"
+NAME_ID_FORMAT = "saml:NameID-Format"
+
 
 def profile_attribute_mapping(profile: SSOProfile) -> dict[str, tuple[str, ...]]:
-    """Which SAML attribute fills which account field, in djangosaml2's form.
+    """Which cleaned attribute fills which account field, in djangosaml2's form.
 
-    The email (the account key) is the NameID; names come from the first of the usual claim
-    names that the IdP sends (clean_attributes resolves the fallback chain).
+    clean_attributes applies the profile's mapping (sso/login/mapping.py) and hands on one
+    attribute per field under the field's own name.
     """
-    return {NAME_ID: ("email",), "first_name": ("first_name",), "last_name": ("last_name",)}
-
-
-def _first_value(attributes: dict[str, list[Any]], names: tuple[str, ...]) -> str:
-    for name in names:
-        values = attributes.get(name)
-        if values and str(values[0]).strip():
-            return str(values[0]).strip()[:150]
-    return ""
+    return {"email": ("email",), "first_name": ("first_name",), "last_name": ("last_name",)}
 
 
 class ProfileSaml2Backend(Saml2Backend):
@@ -71,6 +73,8 @@ class ProfileSaml2Backend(Saml2Backend):
             return None
         self.profile = profile
         self.domains: list[TrustedDomain] = []
+        self.mapped: MappedClaims | None = None
+        self.email_followed = False
         return super().authenticate(
             request,
             session_info=session_info,
@@ -80,20 +84,21 @@ class ProfileSaml2Backend(Saml2Backend):
         )
 
     def clean_attributes(self, attributes: dict, idp_entityid: str, **kwargs: Any) -> dict:
-        """The verified NameID under its own key, and the names from the first claim sent
-        (the profile's own claim name, else its preset's usual ones)."""
-        profile = self.profile
-        preset = preset_for(profile.idp_kind)
-        first_names = (profile.first_name_attribute,) if profile.first_name_attribute else (
-            preset.first_name_claims
-        )
-        last_names = (profile.last_name_attribute,) if profile.last_name_attribute else (
-            preset.last_name_claims
+        """The profile's mapping applied (the email normalised into the account key); the
+        backend keeps it in `mapped` for the login event. Raises LoginRefused when the email
+        is missing or not an address."""
+        pseudo = (NAME_ID, NAME_ID_FORMAT)
+        ava = {key: value for key, value in attributes.items() if key not in pseudo}
+        self.mapped = attributes_map(
+            profile=self.profile,
+            name_id=(attributes.get(NAME_ID) or [""])[0],
+            name_id_format=(attributes.get(NAME_ID_FORMAT) or [""])[0],
+            attributes=ava,
         )
         return {
-            NAME_ID: attributes.get(NAME_ID, []),
-            "first_name": [_first_value(attributes, first_names)],
-            "last_name": [_first_value(attributes, last_names)],
+            "email": [self.mapped.email],
+            "first_name": [self.mapped.first_name],
+            "last_name": [self.mapped.last_name],
         }
 
     def clean_user_main_attribute(self, main_attribute: Any) -> str:
@@ -109,7 +114,7 @@ class ProfileSaml2Backend(Saml2Backend):
     ) -> bool:
         """The tenant policy: the email is in a trusted domain of this very profile, so no IdP
         reaches another tenant's people."""
-        email = normalize_idp_email((attributes.get(NAME_ID) or [""])[0])
+        email = attributes["email"][0]
         self.domains = trusted_domains_for_email(profile=self.profile, email=email)
         if not self.domains:
             refusal = LoginRefused(Reason.DOMAIN_NOT_TRUSTED, email_domain=email.rpartition("@")[2])
@@ -145,9 +150,45 @@ class ProfileSaml2Backend(Saml2Backend):
             with transaction.atomic():
                 return self._member(user_lookup_value, create_unknown_user, names), False
 
+    def _account(self, email: str) -> tuple[User | None, bool]:
+        """The account of a linked subject first, else the account of the email; and whether
+        the subject is still to be linked. A new person given an old email (another subject)
+        never inherits the account of the person who had it."""
+        subject = self.mapped.subject if self.mapped else None
+        if subject is None:
+            return user_get_by_email(email=email), False
+        name_id_format, name_id = subject
+        user = subject_link_user(
+            profile=self.profile, name_id_format=name_id_format, name_id=name_id
+        )
+        if user is not None:
+            if user.email.lower() != email and any(d.is_verified for d in self.domains):
+                self.email_followed = user_email_follow_idp(
+                    user=user, email=email, profile=self.profile
+                )
+            return user, False
+        user = user_get_by_email(email=email)
+        if user is not None and subject_link_exists_for(profile=self.profile, user=user):
+            raise LoginRefused(
+                Reason.SUBJECT_MISMATCH, name_id=name_id, name_id_format=name_id_format or "(none)"
+            )
+        return user, True
+
     def _member(self, email: str, create_unknown_user: bool, names: dict[str, str]) -> User:
         profile = self.profile
-        user = user_get_by_email(email=email)
+        user, to_link = self._account(email)
+        user = self._member_of(user, email, create_unknown_user, names)
+        if to_link:
+            name_id_format, name_id = self.mapped.subject
+            subject_link_create(
+                profile=profile, name_id_format=name_id_format, name_id=name_id, user=user
+            )
+        return user
+
+    def _member_of(
+        self, user: User | None, email: str, create_unknown_user: bool, names: dict[str, str]
+    ) -> User:
+        profile = self.profile
         # Recording the sign-in also tells whether the account is a member already; a refusal
         # below raises out of the transaction around this call, which takes the record back.
         is_member = user is not None and membership_record_sign_in(

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 
 from sso.models import AuditAction, IdPKind, LoginOutcome, Role, SignaturePolicy, SignInMethod, User
 from sso.organizations.selectors import user_get_by_email
-from sso.profiles.presets import GENERIC, Preset
+from sso.profiles.presets import GENERIC, Preset, preset_for
 from sso.reasons import Reason
 from sso.saml.metadata import parse_idp_metadata
 from sso.validators import (
@@ -22,6 +22,7 @@ from sso.validators import (
     error,
     normalize_domain_pattern,
     parse_certificate,
+    validate_attribute_name,
     validate_https_url,
     validate_issuer,
     validate_upload_size,
@@ -162,20 +163,77 @@ class IdPSettingsForm(forms.Form):
         label="Role of new users", choices=Role.choices, initial=Role.MEMBER
     )
 
+    # Attribute mapping, in its own fieldset (step 4's template); blank = the preset's names.
+    email_source = forms.ChoiceField(
+        label="Email address (the account) comes from",
+        choices=[
+            ("nameid", "The NameID, when its format is emailAddress (otherwise the usual email "
+             "attributes)"),
+            ("attribute", "An attribute"),
+        ],
+        initial="nameid",
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    email_attribute = forms.CharField(
+        label="Email attribute name",
+        required=False,
+        help_text="When the email comes from an attribute, only this one is read, and a "
+        "persistent or unspecified NameID identifies the person for good: an email change at "
+        "the IdP keeps the account.",
+    )
+    first_name_attribute = forms.CharField(label="First name attribute", required=False)
+    last_name_attribute = forms.CharField(label="Last name attribute", required=False)
+    groups_attribute = forms.CharField(label="Groups attribute", required=False)
+
+    MAPPING_FIELDS = (
+        "email_source",
+        "email_attribute",
+        "first_name_attribute",
+        "last_name_attribute",
+        "groups_attribute",
+    )
+
     def __init__(
         self,
         *args: Any,
         has_certificate: bool = False,
-        preset: Preset = GENERIC,
+        preset: Preset | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.has_certificate = has_certificate
+        preset = preset or preset_for(self.initial.get("idp_kind") or IdPKind.OTHER)
         # The IdP's own names for the values it shows; what we call them stays in the help.
         if preset is not GENERIC:
             self.fields["idp_issuer"].label = preset.issuer_label
             self.fields["idp_sso_url"].label = preset.sso_url_label
         self.fields["signature_policy"].help_text = preset.policy_reason
+        usual = {
+            "email_attribute": preset.email_claims,
+            "first_name_attribute": preset.first_name_claims,
+            "last_name_attribute": preset.last_name_claims,
+            "groups_attribute": preset.groups_claims,
+        }
+        for name, claims in usual.items():
+            self.fields[name].widget.attrs.update(placeholder=claims[0], spellcheck="false")
+            if name != "email_attribute":
+                self.fields[name].help_text = "Blank: the first of " + ", ".join(claims) + "."
+
+    def _clean_attribute(self, name: str) -> str:
+        return validate_attribute_name(self.cleaned_data.get(name, ""))
+
+    def clean_email_attribute(self) -> str:
+        return self._clean_attribute("email_attribute")
+
+    def clean_first_name_attribute(self) -> str:
+        return self._clean_attribute("first_name_attribute")
+
+    def clean_last_name_attribute(self) -> str:
+        return self._clean_attribute("last_name_attribute")
+
+    def clean_groups_attribute(self) -> str:
+        return self._clean_attribute("groups_attribute")
 
     def clean_idp_issuer(self) -> str:
         return validate_issuer(self.cleaned_data["idp_issuer"])
@@ -215,6 +273,13 @@ class IdPSettingsForm(forms.Form):
         for key in ("certificate", "certificate_file", "additional_certificate"):
             cleaned.pop(key, None)
         cleaned["certificates"] = certificates
+        source = cleaned.get("email_source") or (
+            "attribute" if cleaned.get("email_attribute") else "nameid"
+        )
+        if source == "nameid":
+            cleaned["email_attribute"] = ""
+        elif not cleaned.get("email_attribute") and "email_attribute" not in self.errors:
+            self.add_error("email_attribute", error("attribute_name_required"))
         return cleaned
 
 

@@ -48,6 +48,18 @@ class Reason(models.TextChoices):
     REPLAYED_ASSERTION = "replayed_assertion", "This assertion was already used."
     MISSING_NAMEID = "missing_nameid", "The assertion has no NameID."
     NAMEID_FORMAT = "nameid_format", "The NameID is not an email address of format emailAddress."
+    EMAIL_ATTRIBUTE_MISSING = (
+        "email_attribute_missing",
+        "The attribute this profile takes the email from is not in the assertion.",
+    )
+    EMAIL_INVALID = (
+        "email_invalid",
+        "The email the IdP sent is not an address an account can be kept under.",
+    )
+    SUBJECT_MISMATCH = (
+        "subject_mismatch",
+        "The email belongs to an account linked to another person (another NameID) of this IdP.",
+    )
     DOMAIN_NOT_TRUSTED = (
         "domain_not_trusted",
         "The email's domain is not a trusted domain of this profile.",
@@ -103,6 +115,10 @@ USER_MESSAGES = {
     Reason.DOMAIN_UNVERIFIED: (
         "Your organization has not finished setting up single sign-on for your email domain. "
         "Ask your administrator for access."
+    ),
+    Reason.SUBJECT_MISMATCH: (
+        "Your email address is already used by another person's account. Ask your "
+        "administrator for access."
     ),
     Reason.EXPIRED: "The sign-in took too long. Please start again.",
     Reason.NOT_YET_VALID: "The sign-in could not be completed. Please start again.",

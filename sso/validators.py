@@ -9,6 +9,7 @@ import datetime as dt
 import ipaddress
 import re
 import string
+import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -27,6 +28,7 @@ MAX_UPLOAD_BYTES = 256 * 1024
 # uploaded, so a paste can never cost more than a few milliseconds.
 CERTIFICATE_MAX_LENGTH = 32 * 1024
 DOMAIN_MAX_LENGTH = 253
+ATTRIBUTE_NAME_MAX_LENGTH = 256  # SSOProfile.*_attribute
 
 MESSAGES = {
     "issuer_required": "Enter the IdP's Issuer ID/URL.",
@@ -57,6 +59,13 @@ MESSAGES = {
         "This certificate expired on %(date)s; download the current one from your IdP."
     ),
     "certificate_not_yet_valid": "This certificate is not valid until %(date)s.",
+    "email_invalid": "This is not an email address an account can be kept under.",
+    "attribute_name_invalid": (
+        f"Enter the attribute's name as the IdP sends it (at most {ATTRIBUTE_NAME_MAX_LENGTH} "
+        "characters, no spaces), such as email or "
+        "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress."
+    ),
+    "attribute_name_required": "Enter the name of the attribute that carries the email.",
     "domain_invalid": "Enter a domain such as example.com or *.example.com.",
     "domain_too_long": f"A domain can be at most {DOMAIN_MAX_LENGTH} characters long.",
     "domain_wildcard_position": (
@@ -87,6 +96,14 @@ def error(code: str, **params: object) -> ValidationError:
 def validate_upload_size(size: int) -> None:
     if size > MAX_UPLOAD_BYTES:
         raise error("file_too_large")
+
+
+def validate_attribute_name(value: str) -> str:
+    """A SAML attribute name the mapping reads, stripped ('' = the preset's usual names)."""
+    name = (value or "").strip()
+    if len(name) > ATTRIBUTE_NAME_MAX_LENGTH or any(c.isspace() or ord(c) < 32 for c in name):
+        raise error("attribute_name_invalid")
+    return name
 
 
 def validate_issuer(value: str) -> str:
@@ -272,9 +289,38 @@ def normalize_domain_pattern(value: str) -> str:
     return f"*.{ascii_host}" if wildcard else ascii_host
 
 
+# RFC 5322 dot-atom of ASCII atext: no quoted strings, comments, spaces or backslashes.
+_DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+EMAIL_MAX_LENGTH = 254
+
+
 def normalize_idp_email(value: str) -> str:
-    """The account key of an email address an IdP asserted: stripped and lower-cased."""
-    return str(value).strip().lower()
+    """The account key of an email address an IdP asserted, for lookup and creation alike.
+
+    Stripped; the local part a dot-atom, lower-cased; the domain IDNA-encoded to ASCII and
+    lower-cased. An address whose NFKC form differs is refused rather than folded, so that
+    `carol@ｅｘａｍｐｌｅ.com` is never `carol@example.com`. Raises ValidationError
+    `email_invalid`.
+    """
+    text = str(value).strip()
+    if unicodedata.normalize("NFKC", text) != text:
+        raise error("email_invalid")
+    local, at, domain = text.rpartition("@")
+    if not at or len(local) > 64 or not _DOT_ATOM.fullmatch(local):
+        raise error("email_invalid")
+    try:
+        ascii_domain = domain.lower().encode("idna").decode("ascii")
+        # IDNA 2003 maps some letters (ß to ss): a domain that does not come back is refused.
+        folded = not domain.isascii() and ascii_domain.encode().decode("idna") != domain.lower()
+    except UnicodeError:
+        raise error("email_invalid") from None
+    labels = ascii_domain.split(".")
+    if folded or len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
+        raise error("email_invalid")
+    email = f"{local.lower()}@{ascii_domain}"
+    if len(email) > EMAIL_MAX_LENGTH:
+        raise error("email_invalid")
+    return email
 
 
 def email_domain(email: str) -> str:

@@ -161,7 +161,7 @@ def verified_login(profile, email: str, **attributes: list[str]):
 
     return VerifiedLogin(
         profile=profile,
-        email=email,
+        name_id=email,
         name_id_format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress",
         issuer=profile.idp_issuer,
         assertion_id="_" + email,

@@ -5,18 +5,25 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth import authenticate
 
-from sso.backends import NAME_ID, ProfileSaml2Backend, profile_attribute_mapping
-from sso.models import Membership, User
+from sso.backends import NAME_ID, NAME_ID_FORMAT, ProfileSaml2Backend, profile_attribute_mapping
+from sso.login.services import sso_user_for_login
+from sso.models import Membership, SubjectLink, User
 from sso.reasons import LoginRefused, Reason
-from tests.factories import ActiveProfileFactory, MembershipFactory, UserFactory
+from tests.factories import ActiveProfileFactory, MembershipFactory, UserFactory, verified_login
 
 pytestmark = pytest.mark.django_db
 
 
-def sign_in(profile, email: str, **attributes: list[str]) -> User | None:
+EMAIL_FORMAT = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress"
+
+
+def sign_in(
+    profile, email: str, name_id_format: str = EMAIL_FORMAT, **attributes: list[str]
+) -> User | None:
+    ava = {**attributes, NAME_ID: [email], NAME_ID_FORMAT: [name_id_format]}
     return ProfileSaml2Backend().authenticate(
         None,
-        session_info={"ava": {**attributes, NAME_ID: [email]}, "issuer": profile.idp_issuer},
+        session_info={"ava": ava, "issuer": profile.idp_issuer},
         attribute_mapping=profile_attribute_mapping(profile),
         create_unknown_user=profile.jit_provisioning,
         profile=profile,
@@ -102,3 +109,101 @@ def test_clean_user_main_attribute_creates_the_account_under_its_normalised_emai
     profile = ActiveProfileFactory(jit_provisioning=True)
     user = sign_in(profile, " New.Person@ACME.test ")
     assert user.email == "new.person@acme.test"
+
+
+PERSISTENT = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
+
+
+def backend_for(profile) -> ProfileSaml2Backend:
+    backend = ProfileSaml2Backend()
+    backend.authenticate(None, session_info=None, profile=profile)  # keeps the profile only
+    return backend
+
+
+def test_clean_attributes_takes_the_email_from_the_named_attribute_and_says_from_where():
+    profile = ActiveProfileFactory(email_attribute="mail", first_name_attribute="fn")
+    backend = backend_for(profile)
+    cleaned = backend.clean_attributes(
+        {
+            NAME_ID: ["ghopper"],
+            NAME_ID_FORMAT: [PERSISTENT],
+            "mail": [" Grace@ACME.test "],
+            "fn": ["Grace"],
+            "givenName": ["Not used"],
+            "sn": ["Hopper"],
+        },
+        profile.idp_issuer,
+    )
+    assert cleaned == {
+        "email": ["grace@acme.test"],
+        "first_name": ["Grace"],
+        "last_name": ["Hopper"],
+    }
+    mapped = backend.mapped
+    assert (mapped.email_from, mapped.first_name_from, mapped.last_name_from) == (
+        "mail",
+        "fn",
+        "sn",
+    )
+    assert mapped.subject == (PERSISTENT, "ghopper")
+
+
+def test_clean_attributes_prefers_an_emailaddress_nameid_and_links_nothing():
+    profile = ActiveProfileFactory()
+    backend = backend_for(profile)
+    cleaned = backend.clean_attributes(
+        {NAME_ID: ["grace@acme.test"], NAME_ID_FORMAT: [EMAIL_FORMAT], "email": ["x@acme.test"]},
+        profile.idp_issuer,
+    )
+    assert cleaned["email"] == ["grace@acme.test"]
+    assert backend.mapped.subject is None
+
+
+def test_clean_attributes_named_attribute_never_falls_back_to_the_nameid():
+    profile = ActiveProfileFactory(email_attribute="mail")
+    with pytest.raises(LoginRefused) as caught:
+        backend_for(profile).clean_attributes(
+            {
+                NAME_ID: ["grace@acme.test"],
+                NAME_ID_FORMAT: [EMAIL_FORMAT],
+                "email": ["g@acme.test"],
+            },
+            profile.idp_issuer,
+        )
+    assert caught.value.reason == Reason.EMAIL_ATTRIBUTE_MISSING
+    assert caught.value.detail == {"attribute": "mail", "received_attributes": ["email"]}
+
+
+def test_clean_attributes_refuses_an_email_that_fails_normalisation():
+    profile = ActiveProfileFactory()
+    with pytest.raises(LoginRefused) as caught:
+        sign_in(profile, '"alice@evil.test"@acme.test')
+    assert caught.value.reason == Reason.EMAIL_INVALID
+    assert not User.objects.exists()
+
+
+def test_get_or_create_user_finds_the_linked_account_before_the_email():
+    profile = ActiveProfileFactory(email_attribute="mail")
+    first = sign_in(profile, "p-1", PERSISTENT, mail=["grace@acme.test"])
+    MembershipFactory(organization=profile.organization, user__email="ada@acme.test")
+
+    assert sign_in(profile, "p-1", PERSISTENT, mail=["ada@acme.test"]) == first
+    first.refresh_from_db()
+    assert first.email == "grace@acme.test"  # another account holds ada@: nothing moves
+    assert SubjectLink.objects.get().user == first
+
+
+def test_get_or_create_user_refuses_an_account_linked_to_another_subject():
+    profile = ActiveProfileFactory(email_attribute="mail")
+    sign_in(profile, "p-1", PERSISTENT, mail=["grace@acme.test"])
+    with pytest.raises(LoginRefused) as caught:
+        sign_in(profile, "p-2", PERSISTENT, mail=["grace@acme.test"])
+    assert caught.value.reason == Reason.SUBJECT_MISMATCH
+    assert SubjectLink.objects.count() == 1
+
+
+def test_idp_attribute_named_like_the_nameid_never_replaces_it():
+    """The login service writes the verified NameID after the IdP's attributes."""
+    profile = ActiveProfileFactory()
+    login = verified_login(profile, "grace@acme.test", **{NAME_ID: ["mallory@acme.test"]})
+    assert sso_user_for_login(request=None, login=login).email == "grace@acme.test"

@@ -28,7 +28,13 @@ from django.http import HttpRequest
 from django.urls import reverse
 from saml2.config import SPConfig
 
-from sso.backends import NAME_ID, SSO_BACKEND, ProfileSaml2Backend, profile_attribute_mapping
+from sso.backends import (
+    NAME_ID,
+    NAME_ID_FORMAT,
+    SSO_BACKEND,
+    ProfileSaml2Backend,
+    profile_attribute_mapping,
+)
 from sso.domains.selectors import profile_for_email, trusted_domains_for_email
 from sso.events import audit_record, login_event_record
 from sso.infrastructure import (
@@ -38,6 +44,7 @@ from sso.infrastructure import (
     infrastructure_unavailable_log,
 )
 from sso.login import throttling
+from sso.login.mapping import attributes_map, received_names
 from sso.models import (
     AuditAction,
     LoginEvent,
@@ -95,9 +102,10 @@ def sso_login(
         if not profile.is_active:
             raise LoginRefused(Reason.PROFILE_INACTIVE)
         login = verify_response(profile=profile, saml_response=saml_response, token=token)
+        backend = ProfileSaml2Backend()
         # The account, its sign-in, the login event and the session: one transaction.
         with transaction.atomic():
-            event = _sign_in(request, login)
+            event = _sign_in(request, login, backend)
     except LoginRefused as refusal:
         refusal.event = _refusal_record(request, profile, refusal)
         if refusal.reason == Reason.UNSOLICITED_NOT_ALLOWED and profile.is_active:
@@ -110,7 +118,7 @@ def sso_login(
         refusal = LoginRefused(
             Reason.SERVICE_UNAVAILABLE, component=infrastructure_component(error)
         )
-        refusal.claims = login.claims
+        refusal.claims = _claims(login, backend)
         refusal.event = _refusal_record(request, profile, refusal)
         raise refusal from None
     except Exception:
@@ -208,13 +216,7 @@ def sso_connection_test(
         logger.exception("Unexpected error in the connection test of profile %s", profile.sid)
         reason, claims, detail = Reason.INTERNAL_ERROR, {}, {}
     else:
-        domains = trusted_domains_for_email(profile=profile, email=login.email)
-        reason, claims = Reason.OK, login.claims
-        detail = {
-            **login.diagnostics(),
-            "domain_trusted": bool(domains),
-            "domain_verified": any(domain.is_verified for domain in domains),
-        }
+        reason, claims, detail = _connection_test_mapping(profile, login)
     event = connection_test_record(
         profile=profile,
         tester=User.objects.filter(pk=test.tester_id).first(),
@@ -226,14 +228,50 @@ def sso_connection_test(
     return AcsOutcome(reverse("sso:profile_login_event", args=[profile.sid, event.pk]), event)
 
 
-def sso_user_for_login(*, request: HttpRequest | None, login: VerifiedLogin) -> User:
+def _connection_test_mapping(
+    profile: SSOProfile, login: VerifiedLogin
+) -> tuple[Reason, dict[str, str], dict]:
+    """The verified response beside what the profile's mapping makes of it; a mapping the
+    login would refuse is the test's reason, an untrusted domain only reported."""
+    received = login.diagnostics()
+    try:
+        mapped = attributes_map(
+            profile=profile,
+            name_id=login.name_id,
+            name_id_format=login.name_id_format,
+            attributes=login.attributes,
+        )
+    except LoginRefused as refusal:
+        return refusal.reason, login.claims, {**refusal.detail, **received}
+    domains = trusted_domains_for_email(profile=profile, email=mapped.email)
+    detail = {
+        **received,
+        **mapped.detail(),
+        "email_domain": mapped.email.rpartition("@")[2],
+        "domain_trusted": bool(domains),
+        "domain_verified": any(domain.is_verified for domain in domains),
+    }
+    return Reason.OK, {**login.claims, "email": mapped.email}, detail
+
+
+def sso_user_for_login(
+    *,
+    request: HttpRequest | None,
+    login: VerifiedLogin,
+    backend: ProfileSaml2Backend | None = None,
+) -> User:
     """The account a verified login signs in: djangosaml2's `authenticate`, through the
-    profile's backend, with the profile's attribute mapping and create-users setting."""
+    profile's backend (`backend` keeps what its mapping made of the claims), with the
+    profile's attribute mapping and create-users setting."""
     profile = login.profile
-    user = ProfileSaml2Backend().authenticate(
+    user = (backend or ProfileSaml2Backend()).authenticate(
         request,
         session_info={
-            "ava": {**login.attributes, NAME_ID: [login.email]},
+            "ava": {
+                **login.attributes,
+                NAME_ID: [login.name_id],
+                NAME_ID_FORMAT: [login.name_id_format],
+            },
             "issuer": login.issuer,
         },
         attribute_mapping=profile_attribute_mapping(profile),
@@ -246,19 +284,38 @@ def sso_user_for_login(*, request: HttpRequest | None, login: VerifiedLogin) -> 
     return user
 
 
-def _sign_in(request: HttpRequest, login: VerifiedLogin) -> LoginEvent:
+def _claims(login: VerifiedLogin, backend: ProfileSaml2Backend) -> dict[str, str]:
+    """What the response claimed, with the email the mapping makes of it (applied here when
+    the sign-in failed before the backend reached it)."""
+    mapped = getattr(backend, "mapped", None)
+    if mapped is None:
+        with contextlib.suppress(LoginRefused):
+            mapped = attributes_map(
+                profile=login.profile,
+                name_id=login.name_id,
+                name_id_format=login.name_id_format,
+                attributes=login.attributes,
+            )
+    return {**login.claims, "email": mapped.email if mapped else ""}
+
+
+def _sign_in(
+    request: HttpRequest, login: VerifiedLogin, backend: ProfileSaml2Backend
+) -> LoginEvent:
     try:
         used_assertion_record(login=login)
-        user = sso_user_for_login(request=request, login=login)
+        user = sso_user_for_login(request=request, login=login, backend=backend)
     except LoginRefused as refusal:
-        refusal.claims = login.claims
+        refusal.claims = _claims(login, backend)
+        if refusal.reason in _MAPPING_REFUSALS:
+            refusal.detail.setdefault("received_attributes", received_names(login.attributes))
         raise
     event = login_event_record(
         profile=login.profile,
         outcome=LoginOutcome.SUCCESS,
         reason=Reason.OK,
         user=user,
-        email=login.email,
+        email=backend.mapped.email,
         idp_issuer=login.issuer,
         assertion_id=login.assertion_id,
         in_response_to=login.in_response_to,
@@ -267,12 +324,32 @@ def _sign_in(request: HttpRequest, login: VerifiedLogin) -> LoginEvent:
             "initiated_by": "sp" if login.pending else "idp",
             "verified_with": login.verifying_certificate,
             **login.signing(),
+            **_mapping_detail(backend),
         },
     )
     auth.login(request, user, backend=SSO_BACKEND)
     request.session[SESSION_PROFILE_KEY] = login.profile.sid
     request.session.save()  # in this transaction; the response does not write it again
     return event
+
+
+_MAPPING_REFUSALS = {Reason.NAMEID_FORMAT, Reason.EMAIL_ATTRIBUTE_MISSING, Reason.EMAIL_INVALID}
+
+
+def _mapping_detail(backend: ProfileSaml2Backend) -> dict:
+    """The groups and the claim sources when they are not the NameID alone; a login with the
+    email in the NameID and no groups keeps today's event detail."""
+    mapped = backend.mapped
+    detail = {}
+    if mapped.groups:
+        detail["groups"] = mapped.groups
+    if mapped.email_from != "NameID":
+        detail["email_from"] = mapped.email_from
+    if mapped.subject is not None:
+        detail["subject"] = mapped.subject[1]
+    if backend.email_followed:
+        detail["email_changed"] = True
+    return detail
 
 
 def used_assertion_record(*, login: VerifiedLogin) -> None:

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from sso.domains.selectors import profile_for_email
 from sso.events import audit_record
-from sso.models import AuditAction, EmailVerification, SSOProfile, User
+from sso.models import AuditAction, EmailVerification, SSOProfile, SubjectLink, User
 
 logger = logging.getLogger(__name__)
 
@@ -120,3 +120,49 @@ def user_email_verification_resend(*, email: str) -> None:
     user = User.objects.with_email(email).first()
     if user is not None and not user_is_email_verified(user=user):
         user_email_verification_send(user=user)
+
+
+def subject_link_user(*, profile: SSOProfile, name_id_format: str, name_id: str) -> User | None:
+    """The account this IdP subject signed in first, if it is linked (one query)."""
+    link = (
+        SubjectLink.objects.select_related("user")
+        .filter(profile=profile, name_id_format=name_id_format, name_id=name_id)
+        .first()
+    )
+    return link.user if link else None
+
+
+def subject_link_exists_for(*, profile: SSOProfile, user: User) -> bool:
+    """Whether another subject of this profile's IdP holds `user` already."""
+    return SubjectLink.objects.filter(profile=profile, user=user).exists()
+
+
+def subject_link_create(
+    *, profile: SSOProfile, name_id_format: str, name_id: str, user: User
+) -> SubjectLink:
+    """Bind the subject to the account; raises IntegrityError when another login just did."""
+    link = SubjectLink(profile=profile, name_id_format=name_id_format, name_id=name_id, user=user)
+    # The profile and the account are in hand: validating their keys would cost two queries.
+    link.full_clean(exclude=["profile", "user"], validate_unique=False, validate_constraints=False)
+    link.save()
+    return link
+
+
+def user_email_follow_idp(*, user: User, email: str, profile: SSOProfile) -> bool:
+    """The linked person's email changed at the IdP: the account takes the new email when no
+    other account holds it, audited. Returns whether it changed."""
+    if User.objects.with_email(email).exclude(pk=user.pk).exists():
+        logger.warning(
+            "Linked account %s keeps its email: another account holds the new one", user.pk
+        )
+        return False
+    previous, user.email = user.email, email
+    user.save(update_fields=["email"])
+    audit_record(
+        organization=profile.organization,
+        profile=profile,
+        actor=None,
+        action=AuditAction.CHANGED,
+        changes={"email": [previous, email], "by": "the IdP, through the linked subject"},
+    )
+    return True

@@ -74,8 +74,27 @@ FIXES: dict[str, str] = {
         "The assertion has no NameID. In your IdP, set {name_id_field}. {name_id_note}"
     ),
     Reason.NAMEID_FORMAT: (
-        "The NameID format was {received}, or its value is not an email address. In your IdP, "
-        "set {name_id_field}. {name_id_note}"
+        "The NameID format was {received}, and none of the usual email attributes arrived "
+        "(received: {received_attributes}). In your IdP, set {name_id_field}; or map the email "
+        "from an attribute (for example Keycloak's email) under Attribute mapping in step 4. "
+        "{name_id_note}"
+    ),
+    Reason.EMAIL_ATTRIBUTE_MISSING: (
+        "This profile takes the email from the attribute {attribute}, which did not arrive. "
+        "The attributes received were: {received_attributes}. Add {attribute} to the "
+        "attributes your IdP sends, or choose one of those under Attribute mapping in step 4."
+    ),
+    Reason.EMAIL_INVALID: (
+        "The email the IdP sent ({received}, from {email_from}) is not a plain email address: "
+        "quoted or commented local parts, spaces, and look-alike (fullwidth or compatibility) "
+        "characters are refused so that no address can pass for another. Send the person's "
+        "plain address from your IdP."
+    ),
+    Reason.SUBJECT_MISMATCH: (
+        "{email} belongs to an account that signed in as another person of your IdP (another "
+        "NameID); the new NameID {name_id} does not inherit it. Give the new person another "
+        "email address at your IdP; if it is the same person and only their identifier at the "
+        "IdP changed, contact support with reference {event_id} to move the link."
     ),
     Reason.DOMAIN_NOT_TRUSTED: (
         "{email_domain} is not a trusted domain of this profile. Add it under Trusted "
@@ -290,6 +309,21 @@ DETAIL_LABELS = {
     "signature_policy": "Signature policy",
     "binding": "Binding",
     "element": "Element",
+    "attribute": "Email attribute",
+    "received_attributes": "Attributes received",
+    "email_from": "Email taken from",
+    "name_id": "NameID",
+    "name_id_format": "NameID format",
+}
+
+
+# Shown in the "received" and "mapped" tables rather than as detail rows.
+_TABLED = ("attributes", "mapped", "groups")
+_MAPPED_LABELS = {
+    "email": "Email (the account)",
+    "first_name": "First name",
+    "last_name": "Last name",
+    "groups": "Groups",
 }
 
 
@@ -298,4 +332,15 @@ def detail_rows(event: LoginEvent) -> list[tuple[str, str]]:
     return [
         (DETAIL_LABELS.get(key, key.replace("_", " ").capitalize()), _text(value))
         for key, value in event.detail.items()
+        if key not in _TABLED
+    ]
+
+
+def mapping_rows(event: LoginEvent) -> list[tuple[str, str, str]]:
+    """What the profile's mapping made of a connection test's claims: (field, value, the claim
+    it came from), for the "mapped" table beside the "received" one."""
+    mapped = event.detail.get("mapped") or {}
+    return [
+        (label, *(str(part) for part in (mapped.get(key) or ["", ""])[:2]))
+        for key, label in _MAPPED_LABELS.items()
     ]

@@ -45,6 +45,9 @@ TRACKED_FIELDS = (
     "jit_role",
     "signature_policy",
     "email_attribute",
+    "first_name_attribute",
+    "last_name_attribute",
+    "groups_attribute",
 )
 
 
@@ -163,13 +166,17 @@ def profile_configure(
     domains_verified: bool = False,
     signature_policy: str | None = None,
     email_attribute: str | None = None,
+    first_name_attribute: str | None = None,
+    last_name_attribute: str | None = None,
+    groups_attribute: str | None = None,
 ) -> SSOProfile:
     """Save the IdP side of a profile in one step: all of it, or nothing.
 
     `domains` replaces the profile's trusted domains when given; `certificates` are added to the
-    ones it trusts (two at most). A changed Issuer, SSO URL, certificate, signature policy or
-    email attribute sends a Tested profile back to Configured: its last test no longer proves
-    it. `signature_policy` and `email_attribute` stay as they are when None.
+    ones it trusts (two at most). `signature_policy` and the attribute mapping (`*_attribute`,
+    '' = the preset's usual names) are kept when None. A changed Issuer, SSO URL, certificate,
+    signature policy or email attribute sends a Tested profile back to Configured: its last
+    test no longer proves it.
     """
     issuer_check_available(profile=profile, issuer=idp_issuer)
     if domains is not None:
@@ -186,8 +193,15 @@ def profile_configure(
     profile.jit_role = jit_role
     if signature_policy is not None:
         profile.signature_policy = signature_policy
-    if email_attribute is not None:
-        profile.email_attribute = email_attribute
+    mapping = {
+        "email_attribute": email_attribute,
+        "first_name_attribute": first_name_attribute,
+        "last_name_attribute": last_name_attribute,
+        "groups_attribute": groups_attribute,
+    }
+    for field, value in mapping.items():
+        if value is not None:
+            setattr(profile, field, value)
     profile.updated_by = actor
     profile.full_clean()
 

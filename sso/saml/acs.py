@@ -19,8 +19,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from saml2 import BINDING_HTTP_POST
 from saml2.response import (
     IncorrectlySigned,
@@ -28,7 +26,6 @@ from saml2.response import (
     UnsolicitedResponse,
     VerificationError,
 )
-from saml2.saml import NAMEID_FORMAT_EMAILADDRESS
 from saml2.sigver import MissingKey, SignatureError
 from saml2.validate import ResponseLifetimeExceed, ToEarly
 
@@ -44,7 +41,6 @@ from sso.saml.config import saml_client_for, sp_acs_url, sp_entity_id
 from sso.saml.facts import ResponseFacts, check_claims, read_response
 from sso.saml.pending import PendingRequest, pending_request_consume, pending_request_take
 from sso.saml.pysaml2.signature import ReceivedDocument
-from sso.validators import normalize_idp_email
 
 _REPLAY_KEY = "sso:assertion-seen:{}"
 _MAX_REPLAY_WINDOW = dt.timedelta(days=1)
@@ -52,8 +48,11 @@ _MAX_REPLAY_WINDOW = dt.timedelta(days=1)
 
 @dataclass
 class VerifiedLogin:
+    """What a verified response asserts. Which claim is the email is the login layer's
+    mapping (sso/backends.py), not the protocol's."""
+
     profile: SSOProfile
-    email: str
+    name_id: str
     name_id_format: str
     issuer: str
     assertion_id: str
@@ -77,7 +76,6 @@ class VerifiedLogin:
     @property
     def claims(self) -> dict[str, str]:
         return {
-            "email": self.email,
             "issuer": self.issuer,
             "assertion_id": self.assertion_id,
             "in_response_to": self.in_response_to,
@@ -90,7 +88,7 @@ class VerifiedLogin:
     def diagnostics(self) -> dict[str, Any]:
         """What a connection test shows the admin about the IdP's response."""
         return {
-            "name_id": self.email,
+            "name_id": self.name_id,
             "name_id_format": self.name_id_format,
             "issuer": self.issuer,
             "attributes": self.attributes,
@@ -98,7 +96,6 @@ class VerifiedLogin:
             "verifying_certificate": self.verifying_certificate,
             **self.signing(),
             "clock_difference_seconds": self.clock_difference_seconds,
-            "email_domain": self.email.rpartition("@")[2],
         }
 
 
@@ -195,18 +192,12 @@ def _verify_signatures(  # noqa: ANN202
     return verified
 
 
-def _email_from(name_id: object) -> tuple[str, str]:
-    if name_id is None or not (getattr(name_id, "text", None) or "").strip():
+def _name_id_from(name_id: object) -> tuple[str, str]:
+    """The verified NameID's value and format; whether it is the email is the mapping's call."""
+    value = (getattr(name_id, "text", None) or "").strip() if name_id is not None else ""
+    if not value:
         raise LoginRefused(Reason.MISSING_NAMEID)
-    name_format = getattr(name_id, "format", None) or ""
-    if name_format != NAMEID_FORMAT_EMAILADDRESS:
-        raise LoginRefused(Reason.NAMEID_FORMAT, received=name_format or "(none)")
-    email = normalize_idp_email(name_id.text)
-    try:
-        validate_email(email)
-    except ValidationError:
-        raise LoginRefused(Reason.NAMEID_FORMAT, problem="NameID is not an email address") from None
-    return email, name_format
+    return value, getattr(name_id, "format", None) or ""
 
 
 def verify_response(
@@ -290,7 +281,7 @@ def _verify(
     verified = _verify_signatures(profile, saml_response, pending, facts, received)
     if verified.assertion.id != facts.assertion_id:
         raise LoginRefused(Reason.MALFORMED_RESPONSE, problem="verified another assertion")
-    email, name_format = _email_from(verified.name_id)
+    name_id, name_format = _name_id_from(verified.name_id)
 
     valid_until = facts.valid_until() or now
     window = min(max(valid_until - now + skew, skew), _MAX_REPLAY_WINDOW)
@@ -302,7 +293,7 @@ def _verify(
 
     return VerifiedLogin(
         profile=profile,
-        email=email,
+        name_id=name_id,
         name_id_format=name_format,
         issuer=facts.issuer,
         assertion_id=facts.assertion_id,

@@ -12,7 +12,7 @@ from django.views.decorators.cache import never_cache
 
 from sso.events import login_event_for_reference, login_events_for, login_events_search
 from sso.forms import ActivateForm, LoginEventFilterForm
-from sso.profiles.diagnostics import detail_rows, fix_for
+from sso.profiles.diagnostics import detail_rows, fix_for, mapping_rows
 from sso.reasons import Reason
 from sso.views.access import OrganizationAdminMixin
 from sso.views.wizard import WizardMixin
@@ -72,6 +72,7 @@ class LoginEventDetailView(WizardMixin, View):
             reason_text=Reason(event.reason).label if event.reason in Reason.values else "",
             fix=fix_for(event, profile),
             detail_rows=detail_rows(event),
+            mapping_rows=mapping_rows(event),
             activate_form=ActivateForm(),
         )
         return render(request, "sso/admin_center/login_event.html", context)

@@ -209,6 +209,10 @@ class IdPMetadataStepView(WizardMixin, View):
                     jit_provisioning=form.cleaned_data["jit_provisioning"],
                     jit_role=form.cleaned_data["jit_role"],
                     signature_policy=form.cleaned_data["signature_policy"],
+                    email_attribute=form.cleaned_data["email_attribute"],
+                    first_name_attribute=form.cleaned_data["first_name_attribute"],
+                    last_name_attribute=form.cleaned_data["last_name_attribute"],
+                    groups_attribute=form.cleaned_data["groups_attribute"],
                 )
             except ValidationError as error:
                 form.add_error(None, error)
@@ -251,6 +255,11 @@ class IdPMetadataStepView(WizardMixin, View):
             "jit_provisioning": profile.jit_provisioning,
             "jit_role": profile.jit_role,
             "signature_policy": profile.signature_policy,
+            "email_source": "attribute" if profile.email_attribute else "nameid",
+            "email_attribute": profile.email_attribute,
+            "first_name_attribute": profile.first_name_attribute,
+            "last_name_attribute": profile.last_name_attribute,
+            "groups_attribute": profile.groups_attribute,
         }
 
     def _settings_form(self, profile: SSOProfile, **kwargs: Any) -> IdPSettingsForm:

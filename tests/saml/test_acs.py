@@ -367,7 +367,7 @@ def test_acs_sha1_signature_refused_unless_allowed(client, profile, idp, spec, t
         ({"recipient": "https://other-sp.test/acs/"}, "recipient_mismatch"),
         ({"name_id_format": UNSPECIFIED_FORMAT}, "nameid_format"),
         ({"email": "grace@other-company.test"}, "domain_not_trusted"),
-        ({"email": "not-an-email"}, "nameid_format"),
+        ({"email": "not-an-email"}, "email_invalid"),
         ({"status": "urn:oasis:names:tc:SAML:2.0:status:Responder"}, "idp_status_error"),
     ],
 )

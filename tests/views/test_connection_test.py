@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from sso.crypto import certificate_body, fingerprint_of
-from sso.models import AuditAction, AuditEvent, LoginEvent, ProfileStatus
+from sso.models import AuditAction, AuditEvent, LoginEvent, ProfileStatus, SubjectLink, User
 from sso.profiles.diagnostics import FIXES, fix_for
 from sso.reasons import Reason
 from sso.saml.config import sp_acs_url, sp_entity_id
@@ -348,3 +348,49 @@ def test_success_shows_which_elements_were_signed_under_which_policy(admin_clien
         ["assertion"],
         "assertion",
     )
+
+
+def test_success_shows_received_beside_mapped_with_each_claims_source(admin_client, profile, idp):
+    profile.email_attribute = "mail"
+    profile.save()
+    spec, relay_state = start_test(admin_client, profile)
+    spec = spec.replace(
+        email="ghopper",
+        name_id_format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent",
+        attributes={**spec.attributes, "mail": "Grace@ACME.test", "groups": ["eng", "<i>ops</i>"]},
+    )
+
+    content = result_page(
+        admin_client, post(admin_client, profile, idp.signxml_response(spec), relay_state)
+    )
+
+    received = content[
+        content.index('data-testid="attributes"') : content.index('data-testid="mapped"')
+    ]
+    assert "ghopper" in received and "nameid-format:persistent" in received
+    assert "<code>mail</code></td><td>Grace@ACME.test" in received
+    mapped = content[content.index('data-testid="mapped"') :]
+    assert "<td>Email (the account)</td><td>grace@acme.test</td><td><code>mail</code>" in mapped
+    assert "<td>First name</td><td>Grace</td><td><code>givenName</code>" in mapped
+    assert "eng, &lt;i&gt;ops&lt;/i&gt;" in mapped and "<i>ops</i>" not in content
+    assert 'data-testid="subject-note"' in content
+    assert not User.objects.filter(email="grace@acme.test").exists(), "a test signs nobody in"
+    assert not SubjectLink.objects.exists()
+
+
+def test_missing_mapped_email_attribute_fails_the_test_with_the_names_received(
+    admin_client, profile, idp
+):
+    profile.email_attribute = "mail"
+    profile.save()
+    spec, relay_state = start_test(admin_client, profile)
+
+    content = result_page(
+        admin_client, post(admin_client, profile, idp.signxml_response(spec), relay_state)
+    )
+
+    assert 'data-testid="reason-code">email_attribute_missing<' in content
+    assert "The attributes received were: givenName, groups, sn." in content
+    assert 'data-testid="attributes"' in content  # what did arrive, in full
+    profile.refresh_from_db()
+    assert profile.last_test_code == "email_attribute_missing"
