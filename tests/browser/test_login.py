@@ -138,6 +138,8 @@ def test_login_page_signs_in_through_sso_and_with_password(
     assert event.detail == {
         "initiated_by": "sp",
         "verified_with": event.profile.certificates.get().fingerprint_sha256,
+        "signed": ["response", "assertion"],
+        "signature_policy": "both",
     }
     expect(page.locator(".topbar .who")).to_have_text("grace@acme.test")
     expect(page.locator("body")).to_contain_text("grace@acme.test")

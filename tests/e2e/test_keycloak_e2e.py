@@ -180,12 +180,7 @@ def test_keycloak_client_imported_from_our_sp_metadata_works_at_once(
     print(f"keycloak imported: {time.monotonic() - started:.1f}s")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the Keycloak preset (presets: default policy `response`, fix texts in "
-    "Keycloak's words) and the per-profile signature policy in the ACS (sigpolicy)",
-)
-def test_keycloak_preset_accepts_its_default_signing_and_names_its_switch(
+def test_keycloak_preset_names_its_switch_then_accepts_the_document_signed_alone(
     keycloak: KeycloakRealm, owner_page: Page, shot: Shot
 ) -> None:
     page = owner_page
@@ -196,32 +191,27 @@ def test_keycloak_preset_accepts_its_default_signing_and_names_its_switch(
     keycloak.client_certificate_upload(client, sp.signing_certificate_pem)
     _configure_idp_steps(page, shot, prefix)
     _import_idp_metadata(page, keycloak, shot, prefix)
-    # Today: the profile keeps `both` (no preset policy yet).
+    # The Keycloak preset asks for both signatures: Keycloak reaches them with one switch.
     sp.profile.refresh_from_db()
-    assert sp.profile.signature_policy == SignaturePolicy.RESPONSE
+    assert sp.profile.signature_policy == SignaturePolicy.BOTH
 
-    # Only the document signed (Keycloak's default), under the Keycloak preset's policy.
+    # At Keycloak's default (only the document signed) the fix names Keycloak's own switch.
     page.get_by_role("button", name="Test connection").click()
     keycloak.login(page, GRACE.username, GRACE.password)
     expect(page).to_have_url(EVENT_PAGE)
-    expect(page.get_by_test_id("test-result")).to_contain_text("The connection works.")
-    shot(page, f"{prefix}-08-test-success")
+    expect(page.get_by_test_id("reason-code")).to_have_text("assertion_unsigned")
+    expect(page.get_by_test_id("fix")).to_contain_text("Sign assertions")
+    shot(page, f"{prefix}-08-test-refused-both")
 
-    # Under `both`, the fix names Keycloak's own switch.
-    _set_policy(sp.profile, SignaturePolicy.BOTH)
+    # The fix's other way out: the policy that reads claims from the signed document alone.
+    _set_policy(sp.profile, SignaturePolicy.RESPONSE)
     page.goto(f"/admin-center/sso/{sp.profile.sid}/test/")
     page.get_by_role("button", name="Test connection").click()
     expect(page).to_have_url(EVENT_PAGE)
-    expect(page.get_by_test_id("reason-code")).to_have_text("assertion_unsigned")
-    expect(page.get_by_test_id("fix")).to_contain_text("Sign assertions")
-    shot(page, f"{prefix}-09-test-refused-both")
+    expect(page.get_by_test_id("test-result")).to_contain_text("The connection works.")
+    shot(page, f"{prefix}-09-test-success-response-policy")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs attribute mapping and stable subject links (mapping): email from the "
-    "`email` attribute when the NameID is the username",
-)
 def test_keycloak_username_name_id_with_email_attribute_signs_in_and_links_the_subject(
     keycloak: KeycloakRealm, owner_page: Page, shot: Shot
 ) -> None:
@@ -268,9 +258,10 @@ def _create_profile(page: Page, shot: Shot, prefix: str) -> SP:
 def _configure_idp_steps(page: Page, shot: Shot, prefix: str) -> None:
     page.get_by_role("link", name="Continue", exact=True).click()
     page.locator("#idp-kind").select_option("keycloak")
+    page.get_by_role("button", name="Show instructions").click()
     expect(page.get_by_role("heading", name="In Keycloak")).to_be_visible()
     shot(page, f"{prefix}-02-configure-keycloak")
-    page.get_by_role("link", name="I have configured my IdP — Continue").click()
+    page.get_by_role("button", name="I have configured Keycloak — Continue").click()
 
 
 def _import_idp_metadata(page: Page, keycloak: KeycloakRealm, shot: Shot, prefix: str) -> None:
@@ -279,8 +270,9 @@ def _import_idp_metadata(page: Page, keycloak: KeycloakRealm, shot: Shot, prefix
     page.get_by_label("IdP metadata XML").fill(keycloak.metadata_xml())
     page.get_by_role("button", name="Import", exact=True).click()
     expect(page.get_by_text("IdP metadata imported.")).to_be_visible()
-    expect(page.get_by_label("Issuer ID/URL")).to_have_value(keycloak.entity_id)
-    expect(page.get_by_label("Single sign-on URL")).to_have_value(keycloak.sso_url)
+    # Step 4 speaks Keycloak's words now that the kind was chosen in steps 2-3.
+    expect(page.get_by_label(re.compile(r"^Issuer"))).to_have_value(keycloak.entity_id)
+    expect(page.get_by_label(re.compile(r"^SAML endpoint"))).to_have_value(keycloak.sso_url)
     page.get_by_label("Identity provider", exact=True).select_option("keycloak")
     page.get_by_label("Friendly name").fill("Keycloak")
     page.get_by_label("Trusted domain 1", exact=True).fill(DOMAIN)

@@ -68,7 +68,6 @@ def test_single_signing_idp_under_policy_both_fails_the_test_naming_the_missing_
     assert [_signed_parts(response) for response in posted] == [{idp.signs}]
 
 
-@pytest.mark.xfail(strict=True, reason="needs the signature policy (sigpolicy branch)")
 def test_single_signing_idp_under_its_policy_passes_the_test_and_a_person_signs_in(
     single_signing_idp: AnyIdP,
     page: Page,
