@@ -20,7 +20,7 @@ run migrate demo dev-env: export DJANGO_READ_DOT_ENV_FILE = true
 run migrate demo dev-env: export DJANGO_DEBUG ?= true
 run migrate demo dev-env: export SSO_PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 run: setup migrate demo
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	$(BIN)/python manage.py runserver_with_jobs $(HOST):$(PORT)
 
 dev-env:
 	@bash scripts/dev-env.sh .env "$(SSO_PUBLIC_BASE_URL)"
