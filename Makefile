@@ -15,12 +15,13 @@ WORKERS ?= 4
 # Development: settings come from the .env that scripts/dev-env.sh writes once (DEBUG on, a
 # random secret), read by the server and by every manage.py command alike; every Entity ID and
 # ACS URL is built from SSO_PUBLIC_BASE_URL, so it follows HOST and PORT.
+# `make run` serves with the job engine inside the server process (docs/deploy.md, Jobs).
 # `make serve` takes everything from the environment and never reads .env.
 run migrate demo dev-env: export DJANGO_READ_DOT_ENV_FILE = true
 run migrate demo dev-env: export DJANGO_DEBUG ?= true
 run migrate demo dev-env: export SSO_PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 run: setup migrate demo
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	$(BIN)/python manage.py runserver_with_jobs $(HOST):$(PORT)
 
 dev-env:
 	@bash scripts/dev-env.sh .env "$(SSO_PUBLIC_BASE_URL)"

@@ -217,7 +217,34 @@ LOGGING = {
     },
 }
 
-# MAINTENANCE: `manage.py prune`, run daily (docs/deploy.md)
+# JOBS: Huey (docs/deploy.md). Without SSO_JOBS_REDIS_URL the queue is a SQLite file and
+# `make run` (manage.py runserver_with_jobs) runs the consumer in its own process; with it,
+# every machine shares one Redis queue, `manage.py run_huey --no-periodic` runs the workers and
+# exactly one `manage.py run_huey` also runs the scheduler.
+# ------------------------------------------------------------------------------
+SSO_JOBS_REDIS_URL = env.str("SSO_JOBS_REDIS_URL", default="")
+SSO_JOBS_SQLITE_PATH = env.path("SSO_JOBS_SQLITE_PATH", default=BASE_DIR / "var" / "jobs.sqlite3")
+if not SSO_JOBS_REDIS_URL:
+    Path(SSO_JOBS_SQLITE_PATH).parent.mkdir(parents=True, exist_ok=True)
+HUEY = {
+    "name": "admin-center",
+    "huey_class": "huey.RedisHuey" if SSO_JOBS_REDIS_URL else "huey.SqliteHuey",
+    "connection": {"url": SSO_JOBS_REDIS_URL}
+    if SSO_JOBS_REDIS_URL
+    else {"filename": str(SSO_JOBS_SQLITE_PATH)},
+    # Never run tasks inline in the request (huey's default under DEBUG): jobs are jobs.
+    "immediate": False,
+    "results": False,
+    "utc": True,
+    "consumer": {"workers": env.int("SSO_JOBS_WORKERS", default=2), "worker_type": "thread"},
+}
+# How long a worker holds a periodic job's lease without renewing it (it renews every third of
+# it while the job runs): a worker that dies mid-job lets another take the job over after this.
+SSO_JOBS_LEASE_SECONDS = env.int("SSO_JOBS_LEASE_SECONDS", default=600)
+# Certificate expiry notices: days before expiry at which owners and admins are emailed once.
+SSO_EXPIRY_NOTICE_DAYS = (60, 30, 7, 1)
+
+# MAINTENANCE: the daily prune job (sso/tasks.py), or `manage.py prune` by hand
 # ------------------------------------------------------------------------------
 # Login events, and invitations nobody accepted, are deleted this many days after they were
 # written (expired); the audit log is kept.

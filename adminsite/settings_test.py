@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key-not-for-production")
 os.environ.setdefault("DJANGO_DEBUG", "false")
 os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
 # A developer's .env (`make run`) never reaches the tests.
 os.environ.setdefault("DJANGO_READ_DOT_ENV_FILE", "false")
+# The jobs queue of this test process, never a developer's var/jobs.sqlite3.
+os.environ.setdefault(
+    "SSO_JOBS_SQLITE_PATH",
+    os.path.join(tempfile.gettempdir(), f"admin-center-test-jobs-{os.getpid()}.sqlite3"),
+)
 
 from adminsite.settings import *  # noqa: E402,F403
 

@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
+import sso.jobs.admin  # noqa: F401 (registers the job pages)
 from sso.domains.services import domain_mark_verified
 from sso.events import audit_record, support_reference_normalize
 from sso.login.services import password_login

@@ -588,3 +588,57 @@ class Invitation(models.Model):
     @property
     def is_usable(self) -> bool:
         return self.accepted_at is None and self.expires_at > timezone.now()
+
+
+class JobRun(models.Model):
+    """One row per periodic job: its lease (so one worker runs it at a time, and a dead worker's
+    lease expires) and what support needs to see (last start, success and error)."""
+
+    name = models.CharField(max_length=64, unique=True)
+    lease_owner = models.CharField(max_length=128, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    last_started_at = models.DateTimeField(null=True, blank=True)
+    last_succeeded_at = models.DateTimeField(null=True, blank=True)
+    last_failed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_result = models.JSONField(default=dict, blank=True)
+    runs = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(
+        default=0, help_text="Times a worker found the lease held by another and did not run."
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "job"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ExpiryItem(models.TextChoices):
+    IDP_CERTIFICATE = "idp", "IdP signing certificate"
+    SP_CERTIFICATE = "sp", "SP certificate"
+
+
+class ExpiryNotice(models.Model):
+    """An expiry email sent (or being sent): the unique row is what makes each notice go once,
+    whichever worker or run gets there first."""
+
+    profile = models.ForeignKey(SSOProfile, on_delete=models.CASCADE, related_name="+")
+    item = models.CharField(max_length=3, choices=ExpiryItem.choices)
+    fingerprint_sha256 = models.CharField(max_length=95)
+    threshold_days = models.PositiveSmallIntegerField()
+    not_after = models.DateTimeField()
+    recipients = models.PositiveIntegerField(default=0)
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["profile", "item", "fingerprint_sha256", "threshold_days"],
+                name="expiry_notice_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_item_display()} of {self.profile_id}: {self.threshold_days} days"

@@ -20,6 +20,7 @@ ENTITIES = (
     "email_verification",
     "invitation",
     "issuer",
+    "job",
     "login_event",
     "membership",
     "organization",

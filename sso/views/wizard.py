@@ -26,6 +26,7 @@ from sso.forms import (
 from sso.models import IdPKind, Organization, ProfileStatus, SignaturePolicy, SSOProfile
 from sso.organizations.selectors import owners_of
 from sso.organizations.services import organization_set_sso_enforcement
+from sso.profiles.expiry import certificate_expiry_warnings
 from sso.profiles.presets import PRESETS, preset_for
 from sso.profiles.selectors import (
     CERTIFICATE_USE_DAYS,
@@ -79,6 +80,9 @@ class SingleSignOnView(OrganizationAdminMixin, TemplateView):
             (profile, profile_setup(profile=profile))
             for profile in profiles_for_organization(organization=self.organization)
         ]
+        context["expiring"] = certificate_expiry_warnings(
+            profiles=[profile for profile, _ in context["profile_rows"]]
+        )
         context.setdefault("enforcement_form", enforcement_form(self.organization))
         return context
 
