@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterator
+from io import StringIO
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 from django.template.loader import render_to_string
-from playwright.sync_api import Page, Route, expect
+from playwright.sync_api import Page, expect
 from pytest_django import Settings
 from pytest_django.live_server_helper import LiveServer
 
@@ -240,12 +242,10 @@ def test_demo_idp_page(
     demo_idp: Callable[..., None],
     tmp_path: Path,
 ) -> None:
-    from django.core.management import call_command
-
     demo_idp()
     settings.SSO_PUBLIC_BASE_URL = live_server.url
     settings.BASE_DIR = tmp_path
-    call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    call_command("seed_demo", stdout=StringIO())
     page.goto("/login/")
     page.get_by_label("Email").fill("grace@demo-sso.test")
     page.get_by_role("button", name="Next").click()
