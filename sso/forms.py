@@ -46,6 +46,8 @@ class DomainListWidget(forms.Widget):
     def get_context(self, name: str, value: Any, attrs: dict | None) -> dict:
         context = super().get_context(name, value, attrs)
         context["widget"]["values"] = list(value or [])
+        context["widget"]["invalid"] = context["widget"]["attrs"].get("aria-invalid") == "true"
+        context["widget"]["describedby"] = context["widget"]["attrs"].get("aria-describedby", "")
         return context
 
 

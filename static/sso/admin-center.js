@@ -14,7 +14,7 @@
       }
       var done = function () {
         copy.textContent = "Copied";
-        var status = document.getElementById("copy-status");
+        var status = document.getElementById("live-region");
         if (status) { status.textContent = "Copied to the clipboard"; }
         setTimeout(function () { copy.textContent = label; }, 1500);
       };

@@ -199,7 +199,7 @@ def test_password_step_refuses_sso_enforced_user_with_sso_button(
 
     page.fill("#id_password", PASSWORD)
     page.get_by_role("button", name="Log In").click()
-    alert = page.locator(".errors[role=alert]")
+    alert = page.locator("[data-error-summary]")
     expect(alert).to_contain_text("Your organization requires single sign-on.")
     continue_sso = alert.get_by_role("link", name="Continue with SSO")
     expect(continue_sso).to_have_attribute("href", f"/sso/saml2/{profile.sid}/login/")
@@ -228,7 +228,7 @@ def test_sign_up_needs_the_emailed_link_before_the_password_signs_in(
     page.get_by_role("button", name="Next").click()
     page.get_by_label("Password").fill("a long unusual passphrase 42")
     page.get_by_role("button", name="Log In").click()
-    alert = page.locator(".errors[role=alert]")
+    alert = page.locator("[data-error-summary]")
     expect(alert).to_contain_text("Confirm your email address first")
     shot(page, "signup-2-unverified-refused")
     alert.get_by_role("button", name="Send the link again").click()

@@ -199,7 +199,7 @@ def test_admin_removing_the_certificate_in_use_is_asked_first(
     page.get_by_test_id("saved-certificate").nth(1).get_by_role("button", name="Remove").click()
 
     expect(page.get_by_role("heading")).to_have_text("Remove a certificate in use?")
-    expect(page.get_by_role("alert")).to_contain_text("your IdP may still sign with it")
+    expect(page.locator("main .errors")).to_contain_text("your IdP may still sign with it")
     shot(page, "certificate-2-asked")
     page.get_by_role("link", name="Keep it").click()
     expect(page.get_by_test_id("saved-certificate")).to_have_count(2)
