@@ -289,8 +289,9 @@ class IdPMetadataStepView(WizardMixin, View):
                 "guide": preset_for(profile.idp_kind),
                 "certificates": [
                     (certificate, last_used.get(certificate.fingerprint_sha256))
+                    # Newer and Older: the order they were added in, not their expiry.
                     for certificate in sorted(
-                        profile.certificates.all(), key=lambda c: c.not_after, reverse=True
+                        profile.certificates.all(), key=lambda c: (c.created_at, c.pk), reverse=True
                     )
                 ],
                 "certificate_use_days": CERTIFICATE_USE_DAYS,
