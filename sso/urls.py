@@ -144,6 +144,11 @@ urlpatterns = [
         events.LoginEventDetailView.as_view(),
         name="profile_login_event",
     ),
+    path(
+        PROFILE + "events/<int:pk>/response.xml",
+        events.LoginEventResponseView.as_view(),
+        name="profile_login_event_response",
+    ),
     path(PROFILE + "activate/", wizard.ProfileActivateView.as_view(), name="profile_activate"),
     path(PROFILE + "disable/", wizard.ProfileDisableView.as_view(), name="profile_disable"),
     path(PROFILE + "delete/", wizard.ProfileDeleteView.as_view(), name="profile_delete"),
