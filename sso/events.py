@@ -26,6 +26,8 @@ from sso.models import (
 logger = logging.getLogger(__name__)
 
 UNRECORDED_MARKER = "login_event_unrecorded"
+# A connection test's event detail key for the decoded response; a real login never has it.
+TEST_RESPONSE_XML = "response_xml"
 
 
 def audit_record(
@@ -222,6 +224,13 @@ def _within_days(events: QuerySet, since: dt.date | None, until: dt.date | None)
         end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), dt.UTC)
         events = events.filter(created_at__lt=end)
     return events
+
+
+def login_event_response_xml(*, event: LoginEvent) -> str:
+    """The decoded SAML response a connection test kept; "" for any other event."""
+    if not event.is_test:
+        return ""
+    return str(event.detail.get(TEST_RESPONSE_XML) or "")
 
 
 def connection_test_last(*, profile: SSOProfile) -> LoginEvent | None:

@@ -127,8 +127,8 @@ class IdPSettingsForm(forms.Form):
     )
     certificate = forms.CharField(
         label="Paste the certificate",
-        help_text="Must begin with -----BEGIN CERTIFICATE----- and end with "
-        "-----END CERTIFICATE-----.",
+        help_text="The PEM text (-----BEGIN CERTIFICATE----- …), or the base64 text your IdP "
+        "shows on screen without those lines.",
         required=False,
         widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),
     )
@@ -169,8 +169,11 @@ class IdPSettingsForm(forms.Form):
     email_source = forms.ChoiceField(
         label="Email address (the account) comes from",
         choices=[
-            ("nameid", "The NameID, when its format is emailAddress (otherwise the usual email "
-             "attributes)"),
+            (
+                "nameid",
+                "The NameID, when its format is emailAddress (otherwise the usual email "
+                "attributes)",
+            ),
             ("attribute", "An attribute"),
         ],
         initial="nameid",
@@ -259,6 +262,19 @@ class IdPSettingsForm(forms.Form):
         url = self.cleaned_data["default_redirect_url"].strip()
         return validate_https_url(url) if url else ""
 
+    def _forget_private_keys(self) -> None:
+        """A pasted private key is refused and never sent back into the re-rendered field."""
+        errors = self.errors.as_data()
+        pasted = [
+            name
+            for name in ("certificate", "additional_certificate")
+            if any(e.code == "certificate_private_key" for e in errors.get(name, []))
+        ]
+        if pasted:
+            self.data = self.data.copy()
+            for name in pasted:
+                self.data[name] = ""
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         text = cleaned.get("certificate_file") or cleaned.get("certificate") or ""
@@ -274,6 +290,7 @@ class IdPSettingsForm(forms.Form):
             certificates.append(cleaned["additional_certificate"])
         for key in ("certificate", "certificate_file", "additional_certificate"):
             cleaned.pop(key, None)
+        self._forget_private_keys()
         cleaned["certificates"] = certificates
         source = cleaned.get("email_source") or (
             "attribute" if cleaned.get("email_attribute") else "nameid"

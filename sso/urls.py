@@ -3,7 +3,18 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import path, register_converter, reverse_lazy
 
-from sso.views import acs, audit, console, domains, events, login, people, saml, wizard
+from sso.views import (
+    acs,
+    audit,
+    console,
+    domains,
+    events,
+    login,
+    people,
+    saml,
+    wizard,
+    wizard_sp,
+)
 
 
 class ProfileSidConverter:
@@ -118,11 +129,16 @@ urlpatterns = [
         audit.AuditLogExportView.as_view(),
         name="admin_audit_log_export",
     ),
-    path(PROFILE, wizard.SPMetadataStepView.as_view(), name="wizard_sp_metadata"),
+    path(PROFILE, wizard_sp.SPMetadataStepView.as_view(), name="wizard_sp_metadata"),
     path(
         PROFILE + "sp-certificate/",
-        wizard.SPCertificateView.as_view(),
+        wizard_sp.SPCertificateView.as_view(),
         name="wizard_sp_certificate",
+    ),
+    path(
+        PROFILE + "sp-values.txt",
+        wizard_sp.SPValuesDownloadView.as_view(),
+        name="wizard_sp_values",
     ),
     path(
         PROFILE + "configure-idp/",
@@ -143,6 +159,11 @@ urlpatterns = [
         PROFILE + "events/<int:pk>/",
         events.LoginEventDetailView.as_view(),
         name="profile_login_event",
+    ),
+    path(
+        PROFILE + "events/<int:pk>/response.xml",
+        events.LoginEventResponseView.as_view(),
+        name="profile_login_event_response",
     ),
     path(PROFILE + "activate/", wizard.ProfileActivateView.as_view(), name="profile_activate"),
     path(PROFILE + "disable/", wizard.ProfileDisableView.as_view(), name="profile_disable"),

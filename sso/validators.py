@@ -5,10 +5,13 @@ Each raises ValidationError with a stable code; the messages never echo the inpu
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import ipaddress
 import re
 import string
+import textwrap
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
@@ -51,7 +54,7 @@ MESSAGES = {
     ),
     "certificate_missing_markers": (
         "The certificate must begin with -----BEGIN CERTIFICATE----- and end with "
-        "-----END CERTIFICATE-----."
+        "-----END CERTIFICATE-----, or be the bare base64 text your IdP shows."
     ),
     "certificate_multiple": "Paste exactly one certificate; this text holds several.",
     "certificate_invalid": "This is not a valid X.509 certificate; copy it again from your IdP.",
@@ -195,8 +198,24 @@ def pem_blocks(text: str) -> list[tuple[str, str]]:
     return blocks
 
 
+# No overlap between the two parts: linear on any paste (the text is stripped first).
+_BARE_BASE64 = re.compile(r"[A-Za-z0-9+/\s]+={0,2}")
+
+
+def _is_private_key(body: str) -> bool:
+    """A bare base64 body that is a private key (PKCS#8 or PKCS#1 DER), not a certificate."""
+    try:
+        serialization.load_der_private_key(base64.b64decode(body), password=None)
+    except TypeError:  # encrypted: a private key all the same
+        return True
+    except (ValueError, binascii.Error):
+        return False
+    return True
+
+
 def parse_certificate(value: str, *, now: dt.datetime | None = None) -> CertificateInfo:
-    """Parse exactly one PEM X.509 certificate that is valid now."""
+    """Parse exactly one X.509 certificate that is valid now: PEM, or the bare base64 body
+    without BEGIN/END lines that Okta and Google show on screen."""
     if len(value or "") > CERTIFICATE_MAX_LENGTH:
         raise error("certificate_too_large")
     text = (value or "").strip()
@@ -209,6 +228,9 @@ def parse_certificate(value: str, *, now: dt.datetime | None = None) -> Certific
     if kinds & {"CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST"}:
         raise error("certificate_request")
     certificates = [body for kind, body in blocks if kind == "CERTIFICATE"]
+    if not blocks and "-----" not in text and _BARE_BASE64.fullmatch(text):
+        body = "".join(text.split())
+        certificates = ["\n" + "\n".join(textwrap.wrap(body, 64)) + "\n"]
     if not certificates:
         raise error("certificate_missing_markers")
     if len(certificates) > 1:
@@ -217,6 +239,10 @@ def parse_certificate(value: str, *, now: dt.datetime | None = None) -> Certific
     try:
         certificate = x509.load_pem_x509_certificate(pem.encode())
     except ValueError:
+        if not blocks:
+            bare_key = _is_private_key(certificates[0])
+            code = "certificate_private_key" if bare_key else "certificate_missing_markers"
+            raise error(code) from None
         raise error("certificate_invalid") from None
     now = now or dt.datetime.now(dt.UTC)
     if certificate.not_valid_after_utc <= now:

@@ -11,6 +11,7 @@ import http.client
 import ipaddress
 import socket
 import ssl
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import dns.exception
@@ -58,7 +59,7 @@ def _resolver() -> dns.resolver.Resolver:
     return resolver
 
 
-def check_dns(domain: str, token: str) -> Check:
+def check_dns(domain: str, tokens: Collection[str]) -> Check:
     name = txt_name(domain)
     try:
         answer = _resolver().resolve(name, "TXT")
@@ -69,7 +70,7 @@ def check_dns(domain: str, token: str) -> Check:
     except dns.exception.DNSException as exc:
         return Check(Proof.UNKNOWN, "dns", f"DNS error for {name}: {exc.__class__.__name__}")
     values = {b"".join(record.strings).decode(errors="replace").strip() for record in answer}
-    if expected_value(token) in values:
+    if values & {expected_value(token) for token in tokens}:
         return Check(Proof.FOUND, "dns", f"TXT record found at {name}")
     return Check(Proof.MISSING, "dns", f"the TXT record at {name} holds another value")
 
@@ -94,7 +95,7 @@ def _public_address(domain: str) -> str | None:
     return address
 
 
-def check_https(domain: str, token: str) -> Check:
+def check_https(domain: str, tokens: Collection[str]) -> Check:
     """GET the well-known file from the domain itself: no redirects, short timeout, 1 KiB."""
     host = domain.removeprefix("*.")
     address = _public_address(host)
@@ -118,19 +119,20 @@ def check_https(domain: str, token: str) -> Check:
         return Check(Proof.UNKNOWN, "https", f"{https_url(domain)}: {exc.__class__.__name__}")
     if response.status != 200:
         return Check(Proof.MISSING, "https", f"{https_url(domain)} answered {response.status}")
-    if len(body) <= MAX_BODY_BYTES and body.decode(errors="replace").strip() == expected_value(
-        token
-    ):
+    found = body.decode(errors="replace").strip()
+    if len(body) <= MAX_BODY_BYTES and found in {expected_value(token) for token in tokens}:
         return Check(Proof.FOUND, "https", f"file found at {https_url(domain)}")
     return Check(Proof.MISSING, "https", f"{https_url(domain)} holds another value")
 
 
-def check_domain(domain: str, token: str) -> Check:
-    """DNS first, then HTTPS. Missing only when DNS answered definitely and HTTPS has no proof."""
-    by_dns = check_dns(domain, token)
+def check_domain(domain: str, tokens: Collection[str]) -> Check:
+    """DNS first, then HTTPS. Missing only when DNS answered definitely and HTTPS has no proof.
+
+    Any of `tokens` is proof (a base domain and its wildcard share one value)."""
+    by_dns = check_dns(domain, tokens)
     if by_dns.proof == Proof.FOUND:
         return by_dns
-    by_https = check_https(domain, token)
+    by_https = check_https(domain, tokens)
     if by_https.proof == Proof.FOUND:
         return by_https
     if by_dns.proof == Proof.UNKNOWN:

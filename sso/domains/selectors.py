@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
@@ -122,3 +123,28 @@ def domain_verified_elsewhere(*, domain: TrustedDomain) -> bool:
 
 def domains_for_organization(*, organization: Organization) -> QuerySet[TrustedDomain]:
     return organization.trusted_domains.select_related("profile")
+
+
+def domain_proof_token(*, domain: TrustedDomain) -> str:
+    """The token whose value proves the domain. acme.com and *.acme.com of one organization
+    share one proof (verifying one verifies both), so both show the token of the row added
+    first; the same TXT name cannot ask for two values."""
+    base = domain.base_domain
+    first = (
+        TrustedDomain.objects.filter(
+            organization_id=domain.organization_id, domain__in=[base, f"*.{base}"]
+        )
+        .order_by("pk")
+        .values_list("verification_token", flat=True)
+        .first()
+    )
+    return first or domain.verification_token
+
+
+def domain_proof_tokens(*, domains: Iterable[TrustedDomain]) -> dict[int, str]:
+    """`domain_proof_token` of each of an organization's domains (all of them), by pk."""
+    rows = sorted(domains, key=lambda domain: domain.pk)
+    first: dict[str, str] = {}
+    for domain in rows:
+        first.setdefault(domain.base_domain, domain.verification_token)
+    return {domain.pk: first[domain.base_domain] for domain in rows}

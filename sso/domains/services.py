@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from sso.domains import proof
 from sso.domains.selectors import (
+    domain_proof_token,
     domain_verified_elsewhere,
     domains_conflicting,
     domains_on_other_profiles,
@@ -125,7 +126,9 @@ def domain_check(*, domain: TrustedDomain, actor: User | None = None) -> proof.C
     domain fails; a verified one keeps working until the grace period ends. Unknown (DNS did
     not answer): nothing changes.
     """
-    check = proof.check_domain(domain.domain, domain.verification_token)
+    # The shared token of the domain and its wildcard, and the row's own (published earlier).
+    tokens = {domain_proof_token(domain=domain), domain.verification_token}
+    check = proof.check_domain(domain.domain, tokens)
     now = timezone.now()
     domain.checked_at = now
     domain.check_detail = check.detail[:500]

@@ -36,7 +36,7 @@ from sso.backends import (
     profile_attribute_mapping,
 )
 from sso.domains.selectors import profile_for_email, trusted_domains_for_email
-from sso.events import audit_record, login_event_record
+from sso.events import TEST_RESPONSE_XML, audit_record, login_event_record
 from sso.infrastructure import (
     CACHE_ERRORS,
     INFRASTRUCTURE_ERRORS,
@@ -60,7 +60,7 @@ from sso.organizations.services import membership_record_sign_in
 from sso.profiles.presets import preset_for
 from sso.profiles.services import connection_test_record
 from sso.reasons import LoginRefused, Reason
-from sso.saml.acs import VerifiedLogin, verify_response
+from sso.saml.acs import VerifiedLogin, response_xml_for_support, verify_response
 from sso.saml.authn import authn_request_url
 from sso.saml.pending import PendingRequest, pending_test_find
 from sso.validators import same_origin_path
@@ -217,6 +217,9 @@ def sso_connection_test(
         reason, claims, detail = Reason.INTERNAL_ERROR, {}, {}
     else:
         reason, claims, detail = _connection_test_mapping(profile, login)
+    response_xml = response_xml_for_support(saml_response)
+    if response_xml:
+        detail = {**detail, TEST_RESPONSE_XML: response_xml}
     event = connection_test_record(
         profile=profile,
         tester=User.objects.filter(pk=test.tester_id).first(),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sso.events import TEST_RESPONSE_XML
 from sso.models import IdPKind, LoginEvent, SignaturePolicy, SSOProfile
 from sso.profiles.presets import Preset, preset_for
 from sso.reasons import Reason
@@ -318,7 +319,7 @@ DETAIL_LABELS = {
 
 
 # Shown in the "received" and "mapped" tables rather than as detail rows.
-_TABLED = ("attributes", "mapped", "groups")
+_TABLED = ("attributes", "mapped", "groups", TEST_RESPONSE_XML)
 _MAPPED_LABELS = {
     "email": "Email (the account)",
     "first_name": "First name",

@@ -112,6 +112,25 @@ def _decode(saml_response: str) -> bytes:
         raise LoginRefused(Reason.MALFORMED_RESPONSE, problem="not base64") from None
 
 
+# A connection test keeps the decoded response for the admin's IdP support ticket, up to this.
+TEST_RESPONSE_MAX_BYTES = 256 * 1024
+
+
+def response_xml_for_support(saml_response: str) -> str:
+    """The decoded XML of a connection test's response, as text to show escaped and offer as a
+    download; "" when it is not base64 or is larger than TEST_RESPONSE_MAX_BYTES. Not trusted:
+    it is what was posted, verified or not. Never called for a real login."""
+    if not saml_response or len(saml_response) > TEST_RESPONSE_MAX_BYTES * 4 // 3 + 4:
+        return ""
+    try:
+        xml = base64.b64decode(saml_response, validate=False)
+    except (binascii.Error, ValueError):
+        return ""
+    if len(xml) > TEST_RESPONSE_MAX_BYTES:
+        return ""
+    return xml.decode("utf-8", errors="replace")
+
+
 def _pending_request(
     facts: ResponseFacts, profile: SSOProfile, token: str | None, test: PendingRequest | None
 ) -> PendingRequest | None:

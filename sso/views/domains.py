@@ -11,7 +11,7 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 
 from sso.domains import proof
-from sso.domains.selectors import domains_for_organization
+from sso.domains.selectors import domain_proof_tokens, domains_for_organization
 from sso.domains.services import domain_check
 from sso.forms import DomainCheckForm
 from sso.views.access import OrganizationAdminMixin
@@ -34,12 +34,13 @@ class DomainsView(OrganizationAdminMixin, View):
     nav = "domains"
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        domains = domains_for_organization(organization=self.organization)
+        domains = list(domains_for_organization(organization=self.organization))
+        tokens = domain_proof_tokens(domains=domains)
         rows = [
             {
                 "domain": domain,
                 "txt_name": proof.txt_name(domain.domain),
-                "txt_value": proof.expected_value(domain.verification_token),
+                "txt_value": proof.expected_value(tokens[domain.pk]),
                 "https_url": proof.https_url(domain.domain),
             }
             for domain in domains

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
 
-from sso.events import login_event_for_reference, login_events_for, login_events_search
+from sso.events import (
+    login_event_for_reference,
+    login_event_response_xml,
+    login_events_for,
+    login_events_search,
+)
 from sso.forms import ActivateForm, LoginEventFilterForm
 from sso.profiles.diagnostics import detail_rows, fix_for, mapping_rows
 from sso.reasons import Reason
@@ -66,9 +71,11 @@ class LoginEventDetailView(WizardMixin, View):
     def get(self, request: HttpRequest, sid: str, pk: int) -> HttpResponse:
         profile = self.get_profile(sid)
         event = get_object_or_404(login_events_for(profile=profile), pk=pk)
-        context = self.admin_context(
+        context = self.wizard_context(profile, "test") if event.is_test else {}
+        context |= self.admin_context(
             profile=profile,
             event=event,
+            response_xml=login_event_response_xml(event=event),
             reason_text=Reason(event.reason).label if event.reason in Reason.values else "",
             fix=fix_for(event, profile),
             detail_rows=detail_rows(event),
@@ -76,3 +83,20 @@ class LoginEventDetailView(WizardMixin, View):
             activate_form=ActivateForm(),
         )
         return render(request, "sso/admin_center/login_event.html", context)
+
+
+@method_decorator(never_cache, name="dispatch")
+class LoginEventResponseView(WizardMixin, View):
+    """A connection test's decoded SAML response as an .xml file, for the IdP's support."""
+
+    def get(self, request: HttpRequest, sid: str, pk: int) -> HttpResponse:
+        profile = self.get_profile(sid)
+        event = get_object_or_404(login_events_for(profile=profile), pk=pk)
+        xml = login_event_response_xml(event=event)
+        if not xml:
+            raise Http404("This attempt kept no response.")
+        # An attachment, never rendered: the XML is what was posted, not trusted.
+        response = HttpResponse(xml, content_type="application/octet-stream")
+        filename = f"saml-response-{event.reference or event.pk}.xml"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response

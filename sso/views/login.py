@@ -228,4 +228,5 @@ class LogoutView(View):
         profile = SSOProfile.objects.filter(sid=sid).first() if sid else None
         if profile is not None and profile.default_redirect_url:
             return HttpResponseRedirect(profile.default_redirect_url)
+        messages.success(request, "You are signed out.")
         return redirect("sso:login")

@@ -10,7 +10,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
-from django.utils.text import slugify
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
@@ -27,7 +26,7 @@ from sso.models import IdPKind, Organization, ProfileStatus, SignaturePolicy, SS
 from sso.organizations.selectors import owners_of
 from sso.organizations.services import organization_set_sso_enforcement
 from sso.profiles.expiry import certificate_expiry_warnings
-from sso.profiles.presets import PRESETS, preset_for
+from sso.profiles.presets import preset_for
 from sso.profiles.selectors import (
     CERTIFICATE_USE_DAYS,
     certificates_last_used,
@@ -122,30 +121,6 @@ class EnforcementView(SingleSignOnView):
                 return redirect("sso:admin_sso")
         context = self.get_context_data(enforcement_form=form)
         return self.render_to_response(context, status=400)
-
-
-@method_decorator(never_cache, name="dispatch")
-class SPMetadataStepView(WizardMixin, View):
-    def get(self, request: HttpRequest, sid: str) -> HttpResponse:
-        profile = self.get_profile(sid)
-        context = self.wizard_context(profile, "sp-metadata")
-        context["needs_certificate"] = [
-            (IdPKind(kind).label, preset.sp_certificate_note)
-            for kind, preset in PRESETS.items()
-            if preset.sp_certificate_note
-        ]
-        return render(request, "sso/wizard/sp_metadata.html", context)
-
-
-class SPCertificateView(WizardMixin, View):
-    """Our SP signing certificate as a PEM file, for IdPs that verify our signed requests."""
-
-    def get(self, request: HttpRequest, sid: str) -> HttpResponse:
-        profile = self.get_profile(sid)
-        response = HttpResponse(profile.sp_certificate_pem, content_type="application/x-pem-file")
-        filename = f"{slugify(profile.name) or 'sso-profile'}-sp-certificate.pem"
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return response
 
 
 def _idp_kind(value: str | None, fallback: str) -> str:
@@ -293,8 +268,9 @@ class IdPMetadataStepView(WizardMixin, View):
                 "guide": preset_for(profile.idp_kind),
                 "certificates": [
                     (certificate, last_used.get(certificate.fingerprint_sha256))
+                    # Newer and Older: the order they were added in, not their expiry.
                     for certificate in sorted(
-                        profile.certificates.all(), key=lambda c: c.not_after, reverse=True
+                        profile.certificates.all(), key=lambda c: (c.created_at, c.pk), reverse=True
                     )
                 ],
                 "certificate_use_days": CERTIFICATE_USE_DAYS,

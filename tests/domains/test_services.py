@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from http import HTTPStatus
 from io import StringIO
 
@@ -296,3 +297,72 @@ def test_operator_mark_verified_is_audited(domain):
     domain_mark_verified(domain=domain, actor=staff, how="operator")
     event = AuditEvent.objects.get(action=AuditAction.DOMAIN_VERIFIED)
     assert (event.actor, event.changes) == (staff, {"domain": "acme.test", "how": "operator"})
+
+
+def _txt_values(page: str) -> dict[str, str]:
+    """The TXT value the Domains page asks for, per domain row."""
+    sections = re.findall(
+        r'data-domain="([^"]+)".*?id="txt-value-[^"]*"[^>]*value="([^"]+)"', page, re.S
+    )
+    return dict(sections)
+
+
+@pytest.mark.parametrize("wildcard_first", [False, True], ids=["base-first", "wildcard-first"])
+def test_domains_page_base_and_wildcard_share_one_txt_value(
+    admin_client, profile, domain, wildcard_first
+):
+    if wildcard_first:
+        domain.delete()
+        wildcard = TrustedDomainFactory(
+            profile=profile, domain="*.acme.test", verification_state="unverified"
+        )
+        domain = TrustedDomainFactory(
+            profile=profile, domain="acme.test", verification_state="unverified"
+        )
+        first = wildcard
+    else:
+        wildcard = TrustedDomainFactory(
+            profile=profile, domain="*.acme.test", verification_state="unverified"
+        )
+        first = domain
+    assert wildcard.verification_token != domain.verification_token
+
+    values = _txt_values(admin_client.get(reverse("sso:admin_domains")).content.decode())
+
+    assert values == {
+        "acme.test": expected_value(first.verification_token),
+        "*.acme.test": expected_value(first.verification_token),
+    }
+
+
+@pytest.mark.parametrize("checked", ["acme.test", "*.acme.test"])
+def test_shared_txt_value_verifies_base_and_wildcard_from_either_row(
+    zone, profile, domain, admin, checked
+):
+    wildcard = TrustedDomainFactory(
+        profile=profile, domain="*.acme.test", verification_state="unverified"
+    )
+    publish(zone, domain)  # the base row's token: the one the page shows for both
+
+    check = domain_check(domain=profile.domains.get(domain=checked), actor=admin.user)
+
+    assert check.proof == "found"
+    domain.refresh_from_db()
+    wildcard.refresh_from_db()
+    assert domain.is_verified and wildcard.is_verified
+
+
+def test_wildcard_own_token_published_earlier_still_proves(zone, profile, domain, admin):
+    wildcard = TrustedDomainFactory(
+        profile=profile, domain="*.acme.test", verification_state="unverified"
+    )
+    publish(zone, wildcard)
+
+    assert domain_check(domain=wildcard, actor=admin.user).proof == "found"
+
+
+def test_token_of_same_base_in_another_organization_is_no_proof(zone, profile, domain, admin):
+    other = TrustedDomainFactory(domain="*.acme.test", verification_state="unverified")
+    publish(zone, other)
+
+    assert domain_check(domain=domain, actor=admin.user).proof == "missing"
