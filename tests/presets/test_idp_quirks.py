@@ -95,6 +95,18 @@ def test_session_not_on_or_after_on_the_authn_statement_accepted(client, profile
     signed_in(post_response(client, profile, xml))
 
 
+@kinds(IdPKind.ONELOGIN, IdPKind.AUTH0)
+def test_sha1_default_refused_as_weak_naming_the_algorithm_setting(client, profile, idp, style):
+    signature, digest = style.default_algorithms
+    request_id = start_login(client, profile)
+    spec = style.spec(profile, guide=True, in_response_to=request_id)
+    xml = idp.signed_as(spec, style.guide_signing, algorithm=signature, digest=digest)
+    assert "xmldsig#rsa-sha1" in xml
+
+    assert_refused(post_response(client, profile, xml), "weak_signature_algorithm")
+    assert "SHA-256" in fix_for(last_event(), profile)
+
+
 @kinds(IdPKind.ADFS)
 def test_adfs_without_a_name_id_claim_rule_refused_with_the_claim_rule_to_add(
     client, profile, idp, style
