@@ -14,8 +14,14 @@ from django.conf import settings
 from django.http import Http404, HttpRequest
 from django.urls import reverse
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
+from saml2.attribute_converter import AttributeConverter
 from saml2.config import SPConfig
-from saml2.saml import NAMEID_FORMAT_EMAILADDRESS
+from saml2.saml import (
+    NAME_FORMAT_BASIC,
+    NAME_FORMAT_UNSPECIFIED,
+    NAME_FORMAT_URI,
+    NAMEID_FORMAT_EMAILADDRESS,
+)
 from saml2.sigver import RSASigner, get_xmlsec_binary
 from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
@@ -115,6 +121,19 @@ def saml_client_for(
     )
 
 
+def _name_keeping_converter(name_format: str) -> AttributeConverter:
+    # An empty map: pysaml2 hands every attribute on under its own Name (lcd_ava_from).
+    converter = AttributeConverter()
+    converter.from_dict({"identifier": name_format, "fro": {}, "to": {}})
+    return converter
+
+
+_KEEP_NAMES = [
+    _name_keeping_converter(name_format)
+    for name_format in (NAME_FORMAT_UNSPECIFIED, NAME_FORMAT_BASIC, NAME_FORMAT_URI)
+]
+
+
 def _build_sp_config(profile: SSOProfile, *, allow_unsolicited: bool) -> SPConfig:
     # pysaml2 requires what the policy requires and verifies every other signature it finds.
     required = required_signatures(profile.signature_policy)
@@ -144,6 +163,10 @@ def _build_sp_config(profile: SSOProfile, *, allow_unsolicited: bool) -> SPConfi
         config["metadata"] = {"inline": [idp_metadata_xml(profile)]}
     sp_config = SPConfig()
     sp_config.load(config)
+    # pysaml2's stock attribute maps rename claims (Entra's and AD FS's ws/2005 claim URIs to
+    # emailAddress/givenName/group, Shibboleth's urn:oid names to mail/sn): keep the names the
+    # IdP sent, which are the names its admin console shows and the presets list.
+    sp_config.attribute_converters = _KEEP_NAMES
     return sp_config
 
 
