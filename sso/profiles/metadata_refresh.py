@@ -46,12 +46,17 @@ MIN_INTERVAL = dt.timedelta(hours=1)
 # A worker that dies mid-refresh leaves its claim; another takes the profile after this.
 LEASE = dt.timedelta(minutes=15)
 HELD_FIELDS = ("idp_issuer", "idp_sso_url")
-_FETCH_REFUSALS = {
-    "not_https": "metadata_url_not_https",
-    "no_public_address": "metadata_url_private",
-    "redirect_other_host": "metadata_url_redirect",
-    "too_many_redirects": "metadata_url_redirect",
-}
+
+def _fetch_refusal(code: str) -> ValidationError:
+    if code == "not_https":
+        return refusal("metadata_url_not_https")
+    if code == "no_public_address":
+        return refusal("metadata_url_private")
+    if code in ("redirect_other_host", "too_many_redirects"):
+        return refusal("metadata_url_redirect")
+    if code == "too_large":
+        return field_error("metadata_too_large")
+    return refusal("metadata_url_unreachable")
 
 
 @dataclass(frozen=True)
@@ -78,9 +83,7 @@ def profile_metadata_fetch(*, url: str) -> FetchedMetadata:
         )
     except FetchError as exc:
         logger.info("IdP metadata at %s not fetched: %s (%s)", url, exc.code, exc.detail)
-        if exc.code == "too_large":
-            raise field_error("metadata_too_large") from None
-        raise refusal(_FETCH_REFUSALS.get(exc.code, "metadata_url_unreachable")) from None
+        raise _fetch_refusal(exc.code) from None
     if fetched.status != 200:
         logger.info("IdP metadata at %s: HTTP %s", url, fetched.status)
         raise refusal("metadata_url_status", status=fetched.status)
