@@ -1,8 +1,11 @@
-"""IdP metadata by URL, refreshed against a real HTTPS server (and a real DNS server)."""
+"""IdP metadata by URL, refreshed against a real HTTPS server (and a real DNS server); with
+step 4's and the CLI's use of it, which need the same servers."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+from http import HTTPStatus
 from io import StringIO
 from string import Template
 from types import SimpleNamespace
@@ -10,8 +13,9 @@ from types import SimpleNamespace
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from sso.crypto import certificate_body
@@ -25,7 +29,13 @@ from sso.profiles.metadata_refresh import (
 )
 from sso.saml.metadata import MAX_METADATA_BYTES
 from sso.validators import parse_certificate
-from tests.factories import ActiveProfileFactory, IdPCertificateFactory, MembershipFactory
+from tests.factories import (
+    ActiveProfileFactory,
+    IdPCertificateFactory,
+    MembershipFactory,
+    OrganizationFactory,
+    SSOProfileFactory,
+)
 from tests.fixtures.dns import Answer, Zone, self_signed, start_dns, start_https
 from tests.fixtures.idp import FIXTURES, KeyPair, ResponseSpec, TestIdP
 from tests.saml.test_acs import assert_refused, post_response, sign_in_once, start_login
@@ -345,3 +355,153 @@ def test_refresh_command_runs_due_profiles_once(profile, served, foreign_keys, i
         "changed": 0,
         "failed": 0,
     }
+
+
+# Step 4 of the wizard and the CLI ------------------------------------------------------------
+
+
+def test_wizard_import_by_url_fills_the_form_and_save_stores_the_url(
+    admin_client, served, admin, idp_keys
+):
+    draft = SSOProfileFactory(organization=admin.organization)
+    page = reverse("sso:wizard_idp_metadata", args=[draft.sid])
+    draft.idp_issuer, draft.idp_sso_url = "https://idp.acme.test/saml", "https://idp.acme.test/sso"
+    served.files["/metadata"] = document(draft, idp_keys.certificate_pem)
+
+    response = admin_client.post(page, {"import": "1", "metadata_url": url(served)})
+
+    form = response.context["form"]
+    assert response.status_code == HTTPStatus.OK
+    assert (form.initial["idp_issuer"], form.initial["metadata_url"]) == (
+        "https://idp.acme.test/saml",
+        url(served),
+    )
+    draft.refresh_from_db()
+    assert draft.metadata_url == ""  # nothing saved until Save & Continue
+
+    data = {
+        "name": "Okta",
+        "idp_kind": "other",
+        "idp_issuer": form.initial["idp_issuer"],
+        "idp_sso_url": form.initial["idp_sso_url"],
+        "certificate": form.initial["certificate"],
+        "domains": "acme.test",
+        "jit_provisioning": "on",
+        "jit_role": Role.MEMBER,
+        "metadata_url": url(served),
+        "save": "1",
+    }
+    assert admin_client.post(page, data).status_code == HTTPStatus.FOUND
+    draft.refresh_from_db()
+    assert draft.metadata_url == url(served)
+    assert draft.metadata_refresh_at is not None  # due: the next run fetches it
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        (Answer(500), "answered HTTP 500"),
+        (Answer(302, headers={"Location": "https://evil.test/"}), "redirects to another host"),
+    ],
+)
+def test_wizard_import_by_url_error_beside_the_field(admin_client, served, admin, answer, message):
+    draft = SSOProfileFactory(organization=admin.organization)
+    served.files["/metadata"] = answer
+
+    response = admin_client.post(
+        reverse("sso:wizard_idp_metadata", args=[draft.sid]),
+        {"import": "1", "metadata_url": url(served)},
+    )
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert message in " ".join(response.context["import_form"].errors["metadata_url"])
+
+
+def test_wizard_shows_a_held_change_and_approve_applies_it(admin_client, profile, served, idp_keys):
+    served.files["/metadata"] = document(
+        profile, idp_keys.certificate_pem, issuer="https://new-idp.acme.test/saml"
+    )
+    refresh(profile)
+    page = reverse("sso:wizard_idp_metadata", args=[profile.sid])
+
+    content = admin_client.get(page).content.decode()
+
+    assert (
+        "Your IdP&#x27;s metadata now says" in content or "Your IdP's metadata now says" in content
+    )
+    assert "https://new-idp.acme.test/saml" in content
+    response = admin_client.post(
+        reverse("sso:wizard_metadata_change", args=[profile.sid]), {"decision": "approve"}
+    )
+    assert response.status_code == HTTPStatus.FOUND
+    profile.refresh_from_db()
+    assert profile.idp_issuer == "https://new-idp.acme.test/saml"
+    assert "now says" not in admin_client.get(page).content.decode()
+
+
+def test_wizard_shows_why_the_last_refresh_failed(admin_client, profile, served):
+    refresh(profile)
+    served.files["/metadata"] = Answer(503)
+    refresh(profile)
+
+    content = admin_client.get(reverse("sso:wizard_idp_metadata", args=[profile.sid])).content
+
+    assert b"answered HTTP 503" in content
+    assert b"keeps working with the copy fetched" in content
+
+
+def test_cli_create_with_metadata_url_fetches_and_stores_it(served, idp_keys):
+    OrganizationFactory(slug="acme")
+    template = SSOProfileFactory.build(
+        idp_issuer="https://idp.acme.test/saml", idp_sso_url="https://idp.acme.test/sso"
+    )
+    served.files["/metadata"] = document(template, idp_keys.certificate_pem)
+    out = StringIO()
+
+    call_command(
+        "sso_profile",
+        "create",
+        "--org",
+        "acme",
+        "--name",
+        "Okta",
+        "--domain",
+        "acme.test",
+        "--metadata-url",
+        url(served),
+        "--json",
+        stdout=out,
+    )
+
+    created = json.loads(out.getvalue())
+    assert (created["idp_issuer"], created["metadata_url"]) == (
+        "https://idp.acme.test/saml",
+        url(served),
+    )
+    assert created["certificates"][0]["fingerprint_sha256"] == fingerprint(idp_keys.certificate_pem)
+
+
+def test_cli_metadata_url_at_a_private_address_refused(served, settings):
+    settings.SSO_DOMAIN_HTTPS_ALLOW_PRIVATE = False
+    OrganizationFactory(slug="acme")
+
+    with pytest.raises(CommandError, match="--metadata-url: This URL's host has no public"):
+        call_command(
+            "sso_profile",
+            "create",
+            "--org",
+            "acme",
+            "--name",
+            "Okta",
+            "--domain",
+            "acme.test",
+            "--metadata-url",
+            url(served),
+        )
+
+
+def test_cli_update_with_empty_metadata_url_stops_the_refresh(profile):
+    call_command("sso_profile", "update", profile.sid, "--metadata-url", "", stdout=StringIO())
+
+    profile.refresh_from_db()
+    assert (profile.metadata_url, profile.metadata_refresh_at) == ("", None)
