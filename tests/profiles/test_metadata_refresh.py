@@ -426,9 +426,7 @@ def test_wizard_shows_a_held_change_and_approve_applies_it(admin_client, profile
 
     content = admin_client.get(page).content.decode()
 
-    assert (
-        "Your IdP&#x27;s metadata now says" in content or "Your IdP's metadata now says" in content
-    )
+    assert "metadata now says" in content
     assert "https://new-idp.acme.test/saml" in content
     response = admin_client.post(
         reverse("sso:wizard_metadata_change", args=[profile.sid]), {"decision": "approve"}
@@ -505,3 +503,17 @@ def test_cli_update_with_empty_metadata_url_stops_the_refresh(profile):
 
     profile.refresh_from_db()
     assert (profile.metadata_url, profile.metadata_refresh_at) == ("", None)
+
+
+def test_refresh_of_metadata_past_its_valid_until_keeps_the_last_good_copy(
+    profile, served, idp_keys, foreign_keys
+):
+    past = (timezone.now() - dt.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    served.files["/metadata"] = document(
+        profile, foreign_keys.certificate_pem, freshness=f'validUntil="{past}"'
+    )
+
+    outcome = refresh(profile)
+
+    assert "validUntil has passed" in outcome.error
+    assert list(profile.certificates.values_list("pem", flat=True)) == [idp_keys.certificate_pem]
