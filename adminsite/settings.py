@@ -272,7 +272,12 @@ SSO_DOMAIN_CLAIM_DAYS = env.int("SSO_DOMAIN_CLAIM_DAYS", default=7)
 SSO_DOMAIN_HTTPS_TIMEOUT_SECONDS = env.float("SSO_DOMAIN_HTTPS_TIMEOUT_SECONDS", default=3.0)
 SSO_DOMAIN_HTTPS_PORT = env.int("SSO_DOMAIN_HTTPS_PORT", default=443)
 SSO_DOMAIN_HTTPS_CA_FILE = env.str("SSO_DOMAIN_HTTPS_CA_FILE", default="")
+# Also for every outbound fetch (sso/outbound.py): the IdP metadata URL, its CA file and this.
 SSO_DOMAIN_HTTPS_ALLOW_PRIVATE = env.bool("SSO_DOMAIN_HTTPS_ALLOW_PRIVATE", default=False)
+# IdP metadata by URL (sso/profiles/metadata_refresh.py): refreshed this often at most (sooner
+# when the document's cacheDuration or validUntil asks, never within the hour), with jitter.
+SSO_METADATA_REFRESH_HOURS = env.int("SSO_METADATA_REFRESH_HOURS", default=24)
+SSO_METADATA_TIMEOUT_SECONDS = env.float("SSO_METADATA_TIMEOUT_SECONDS", default=10.0)
 # The built-in demo IdP of `make run` (/dev-idp/, sso/devidp/): development only. It is routed
 # only while DEBUG is on, and the check sso.E003 refuses to start with it on and DEBUG off.
 SSO_DEMO_IDP = env.bool("SSO_DEMO_IDP", default=DEBUG)

@@ -26,6 +26,31 @@ MESSAGES: dict[str, str] = {
     ),
     "not_tested": "Test the connection successfully before turning the profile on.",
     "not_configured": "Enter the Issuer, single sign-on URL and signing certificate first.",
+    # IdP metadata by URL (the fetch, then the refresh)
+    "metadata_url_not_https": (
+        "Give the metadata URL with https://, without a user name or password in it."
+    ),
+    "metadata_url_private": (
+        "This URL's host has no public address: the metadata must be reachable from the "
+        "internet."
+    ),
+    "metadata_url_unreachable": (
+        "The metadata URL could not be read: no connection, a TLS certificate that is not "
+        "trusted, or no complete answer in time."
+    ),
+    "metadata_url_redirect": (
+        "The metadata URL redirects to another host, which is not followed: give the final URL."
+    ),
+    "metadata_url_status": "The metadata URL answered HTTP %(status)s instead of the metadata.",
+    "metadata_expired": "The metadata's validUntil has passed: your IdP publishes stale metadata.",
+    "metadata_certificates_invalid": (
+        "None of the metadata's signing certificates is valid now (expired or unreadable)."
+    ),
+    "metadata_no_room": (
+        "The metadata lists a new signing certificate, but the profile already trusts two that "
+        "are still in use; remove one on this page to let the new one in."
+    ),
+    "metadata_nothing_pending": "There is no change from the IdP's metadata waiting.",
     # Trusted domains
     "domain_taken": "Domain %(domain)s is already used by another organization.",
     "domain_on_other_profile": (

@@ -157,6 +157,13 @@ class IdPSettingsForm(forms.Form):
         "signing out (for example your IdP's log-off URL).",
     )
     domains = DomainListField(label="Trusted domains", required=False)
+    metadata_url = forms.CharField(
+        label="IdP metadata URL",
+        required=False,
+        max_length=1024,
+        help_text="Refreshed daily: a new signing certificate is trusted at once, a new Issuer "
+        "or SSO URL waits for your approval here. Blank: no refresh.",
+    )
     allow_idp_initiated = forms.BooleanField(label="Allow IdP-initiated login", required=False)
     jit_provisioning = forms.BooleanField(
         label="Create users on first login", required=False, initial=True
@@ -275,6 +282,10 @@ class IdPSettingsForm(forms.Form):
             for name in pasted:
                 self.data[name] = ""
 
+    def clean_metadata_url(self) -> str:
+        url = self.cleaned_data["metadata_url"].strip()
+        return validate_https_url(url) if url else ""
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         text = cleaned.get("certificate_file") or cleaned.get("certificate") or ""
@@ -303,6 +314,14 @@ class IdPSettingsForm(forms.Form):
 
 
 class IdPMetadataImportForm(forms.Form):
+    """Pasted or uploaded metadata is parsed here; a `metadata_url` is fetched by the view."""
+
+    metadata_url = forms.CharField(
+        label="IdP metadata URL",
+        required=False,
+        max_length=1024,
+        help_text="Fetched now and refreshed daily once you save.",
+    )
     metadata_xml = forms.CharField(
         label="IdP metadata XML",
         required=False,
@@ -316,6 +335,12 @@ class IdPMetadataImportForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        if url := (cleaned.get("metadata_url") or "").strip():
+            try:
+                cleaned["metadata_url"] = validate_https_url(url)
+            except ValidationError as exc:
+                self.add_error("metadata_url", exc)
+            return cleaned
         upload = cleaned.get("metadata_file")
         data = _read_upload(upload) if upload else (cleaned.get("metadata_xml") or "").encode()
         try:

@@ -236,6 +236,15 @@ class SSOProfile(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # IdP metadata by URL (sso/profiles/metadata_refresh.py): the last good document's values
+    # are the profile's own fields; an Issuer or SSO URL it changes waits in metadata_pending.
+    metadata_url = models.URLField("IdP metadata URL", max_length=1024, blank=True)
+    metadata_fetched_at = models.DateTimeField(null=True, blank=True)
+    metadata_digest = models.CharField(max_length=64, blank=True)
+    metadata_error = models.CharField(max_length=500, blank=True)
+    metadata_error_at = models.DateTimeField(null=True, blank=True)
+    metadata_refresh_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    metadata_pending = models.JSONField(default=dict, blank=True)
     trust_revision = models.CharField(
         max_length=32,
         default=new_trust_revision,
@@ -504,6 +513,11 @@ class AuditAction(models.TextChoices):
     BREAK_GLASS_LOGIN = "break_glass_login", "Break-glass password sign-in"
     PASSWORD_DISABLED_BY_SSO = "password_disabled_by_sso", "Password turned off by SSO sign-in"
     STAFF_CHANGE = "staff_change", "Changed by support staff in the Django admin"
+    METADATA_REFRESHED = "metadata_refreshed", "IdP metadata refreshed"
+    METADATA_REFRESH_FAILED = "metadata_refresh_failed", "IdP metadata refresh failed"
+    METADATA_CHANGE_HELD = "metadata_change_held", "IdP metadata change held for approval"
+    METADATA_CHANGE_APPROVED = "metadata_change_approved", "IdP metadata change approved"
+    METADATA_CHANGE_DISMISSED = "metadata_change_dismissed", "IdP metadata change dismissed"
 
 
 class AuditEvent(models.Model):

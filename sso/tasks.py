@@ -11,6 +11,7 @@ from huey.contrib.djhuey import db_periodic_task
 from sso.domains.services import domains_recheck
 from sso.jobs.services import job_prune, job_run
 from sso.profiles.expiry import certificate_expiry_notify
+from sso.profiles.metadata_refresh import profiles_metadata_refresh
 
 
 @db_periodic_task(crontab(minute="7"))
@@ -26,3 +27,10 @@ def certificate_expiry_job() -> None:
 @db_periodic_task(crontab(hour="3", minute="17"))
 def prune_job() -> None:
     job_run(name="prune", work=lambda: job_prune(now=timezone.now()))
+
+
+@db_periodic_task(crontab(minute="*/10"))
+def metadata_refresh_job() -> None:
+    """Every ten minutes, the profiles whose IdP metadata refresh is due (each profile's own
+    schedule: 24 h by default, never more often than hourly)."""
+    job_run(name="metadata_refresh", work=lambda: profiles_metadata_refresh(now=timezone.now()))

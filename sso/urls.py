@@ -154,6 +154,11 @@ urlpatterns = [
         wizard.CertificateRemoveView.as_view(),
         name="wizard_certificate_remove",
     ),
+    path(
+        PROFILE + "idp-metadata/change/",
+        wizard.MetadataChangeView.as_view(),
+        name="wizard_metadata_change",
+    ),
     path(PROFILE + "events/", events.LoginEventListView.as_view(), name="profile_login_events"),
     path(
         PROFILE + "events/<int:pk>/",

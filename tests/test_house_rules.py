@@ -9,7 +9,12 @@ import pytest
 
 SSO = Path(__file__).resolve().parent.parent / "sso"
 SERVICE_MODULES = sorted(
-    [*SSO.glob("*/services.py"), *SSO.glob("*/selectors.py"), SSO / "events.py"]
+    [
+        *SSO.glob("*/services.py"),
+        *SSO.glob("*/selectors.py"),
+        SSO / "events.py",
+        SSO / "profiles" / "metadata_refresh.py",
+    ]
 )
 # What the Admin Center calls things: every service or selector name starts with one.
 ENTITIES = (

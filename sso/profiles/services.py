@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from sso.crypto import generate_sp_key_pair
 from sso.domains.services import domains_check_available, domains_sync
@@ -48,6 +49,7 @@ TRACKED_FIELDS = (
     "first_name_attribute",
     "last_name_attribute",
     "groups_attribute",
+    "metadata_url",
 )
 
 
@@ -119,7 +121,7 @@ def issuer_check_available(*, profile: SSOProfile, issuer: str) -> None:
         raise refusal("issuer_taken", field="idp_issuer")
 
 
-def _add_certificate(*, profile: SSOProfile, certificate: CertificateInfo) -> bool:
+def certificate_add(*, profile: SSOProfile, certificate: CertificateInfo) -> bool:
     """Store the certificate unless the profile has it already; True when it was added."""
     existing = {c.fingerprint_sha256 for c in IdPCertificate.objects.filter(profile=profile)}
     if certificate.fingerprint_sha256 in existing:
@@ -169,6 +171,7 @@ def profile_configure(
     first_name_attribute: str | None = None,
     last_name_attribute: str | None = None,
     groups_attribute: str | None = None,
+    metadata_url: str | None = None,
 ) -> SSOProfile:
     """Save the IdP side of a profile in one step: all of it, or nothing.
 
@@ -176,7 +179,8 @@ def profile_configure(
     ones it trusts (two at most). `signature_policy` and the attribute mapping (`*_attribute`,
     '' = the preset's usual names) are kept when None. A changed Issuer, SSO URL, certificate,
     signature policy or email attribute sends a Tested profile back to Configured: its last
-    test no longer proves it.
+    test no longer proves it. A new `metadata_url` ('' = none) is refreshed at the next run of
+    `profiles_metadata_refresh`; None keeps it.
     """
     issuer_check_available(profile=profile, issuer=idp_issuer)
     if domains is not None:
@@ -202,6 +206,12 @@ def profile_configure(
     for field, value in mapping.items():
         if value is not None:
             setattr(profile, field, value)
+    if metadata_url is not None and metadata_url != profile.metadata_url:
+        profile.metadata_url = metadata_url
+        profile.metadata_fetched_at = profile.metadata_error_at = None
+        profile.metadata_digest = profile.metadata_error = ""
+        profile.metadata_pending = {}
+        profile.metadata_refresh_at = timezone.now() if metadata_url else None
     profile.updated_by = actor
     profile.full_clean()
 
@@ -214,7 +224,7 @@ def profile_configure(
         added = [
             c.fingerprint_sha256
             for c in certificates
-            if _add_certificate(profile=profile, certificate=c)
+            if certificate_add(profile=profile, certificate=c)
         ]
         certificate_added = bool(added)
         if added:

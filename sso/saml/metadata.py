@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
@@ -77,6 +79,52 @@ class IdPMetadata:
     issuer: str
     sso_url: str
     certificates: list[str] = field(default_factory=list)
+    # The earliest validUntil and shortest cacheDuration stated on the document, its entity or
+    # its IDPSSODescriptor; None when none is stated (or one is not a valid xs: value).
+    valid_until: dt.datetime | None = None
+    cache_duration: dt.timedelta | None = None
+
+
+_DURATION = re.compile(
+    r"P(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<days>\d+)D)?"
+    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?"
+)
+
+
+def _duration(text: str) -> dt.timedelta | None:
+    """An xs:duration (a year taken as 365 days, a month as 30); None for a negative, empty or
+    malformed one."""
+    match = _DURATION.fullmatch(text.strip())
+    if not match or text.strip() in ("P", "PT") or text.strip().endswith("T"):
+        return None
+    parts = {key: float(value) for key, value in match.groupdict().items() if value}
+    days = parts.get("years", 0) * 365 + parts.get("months", 0) * 30 + parts.get("days", 0)
+    try:
+        return dt.timedelta(
+            days=days,
+            hours=parts.get("hours", 0),
+            minutes=parts.get("minutes", 0),
+            seconds=parts.get("seconds", 0),
+        )
+    except OverflowError:
+        return None
+
+
+def _instant(text: str) -> dt.datetime | None:
+    try:
+        instant = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return instant if instant.tzinfo else instant.replace(tzinfo=dt.UTC)
+
+
+def _freshness(*elements: etree._Element) -> tuple[dt.datetime | None, dt.timedelta | None]:
+    instants = [_instant(e.get("validUntil")) for e in elements if e.get("validUntil")]
+    durations = [_duration(e.get("cacheDuration")) for e in elements if e.get("cacheDuration")]
+    return (
+        min((i for i in instants if i), default=None),
+        min((d for d in durations if d), default=None),
+    )
 
 
 def field_error(code: str) -> ValidationError:
@@ -143,6 +191,11 @@ def parse_idp_metadata(xml: bytes | str) -> IdPMetadata:
     if not certificates:
         raise field_error("metadata_no_certificate")
     unique = list(dict.fromkeys(certificates))
+    valid_until, cache_duration = _freshness(root, entity, descriptor)
     return IdPMetadata(
-        issuer=entity.get("entityID", "").strip(), sso_url=redirect[0], certificates=unique
+        issuer=entity.get("entityID", "").strip(),
+        sso_url=redirect[0],
+        certificates=unique,
+        valid_until=valid_until,
+        cache_duration=cache_duration,
     )

@@ -26,6 +26,11 @@ from sso.models import IdPKind, Organization, ProfileStatus, SignaturePolicy, SS
 from sso.organizations.selectors import owners_of
 from sso.organizations.services import organization_set_sso_enforcement
 from sso.profiles.expiry import certificate_expiry_warnings
+from sso.profiles.metadata_refresh import (
+    profile_metadata_approve,
+    profile_metadata_dismiss,
+    profile_metadata_fetch,
+)
 from sso.profiles.presets import preset_for
 from sso.profiles.selectors import (
     CERTIFICATE_USE_DAYS,
@@ -192,6 +197,7 @@ class IdPMetadataStepView(WizardMixin, View):
                     first_name_attribute=form.cleaned_data["first_name_attribute"],
                     last_name_attribute=form.cleaned_data["last_name_attribute"],
                     groups_attribute=form.cleaned_data["groups_attribute"],
+                    metadata_url=form.cleaned_data["metadata_url"],
                 )
             except ValidationError as error:
                 form.add_error(None, error)
@@ -204,8 +210,17 @@ class IdPMetadataStepView(WizardMixin, View):
         import_form = IdPMetadataImportForm(data=self.request.POST, files=self.request.FILES)
         if not import_form.is_valid():
             return self._render(profile, self._settings_form(profile), import_form, status=400)
-        metadata = import_form.cleaned_data["metadata"]
+        url = import_form.cleaned_data["metadata_url"]
+        if url:
+            try:
+                metadata = profile_metadata_fetch(url=url).metadata
+            except ValidationError as error:
+                import_form.add_error("metadata_url", error)
+                return self._render(profile, self._settings_form(profile), import_form, status=400)
+        else:
+            metadata = import_form.cleaned_data["metadata"]
         initial = self._initial(profile) | {
+            "metadata_url": url or profile.metadata_url,
             "idp_issuer": metadata.issuer,
             "idp_sso_url": metadata.sso_url,
             "certificate": metadata.certificates[0],
@@ -239,6 +254,7 @@ class IdPMetadataStepView(WizardMixin, View):
             "first_name_attribute": profile.first_name_attribute,
             "last_name_attribute": profile.last_name_attribute,
             "groups_attribute": profile.groups_attribute,
+            "metadata_url": profile.metadata_url,
         }
 
     def _settings_form(self, profile: SSOProfile, **kwargs: Any) -> IdPSettingsForm:
@@ -274,6 +290,7 @@ class IdPMetadataStepView(WizardMixin, View):
                     )
                 ],
                 "certificate_use_days": CERTIFICATE_USE_DAYS,
+                "metadata_pending": profile.metadata_pending,
             }
         )
         return render(self.request, self.template_name, context, status=status)
@@ -330,6 +347,30 @@ class CertificateRemoveView(WizardMixin, View):
             messages.error(request, " ".join(error.messages))
         else:
             messages.success(request, "Certificate removed.")
+        return redirect("sso:wizard_idp_metadata", sid=profile.sid)
+
+
+class MetadataChangeView(WizardMixin, View):
+    """Approve or dismiss the Issuer / SSO URL change the IdP's metadata holds waiting."""
+
+    def post(self, request: HttpRequest, sid: str) -> HttpResponse:
+        profile = self.get_profile(sid)
+        decide = (
+            profile_metadata_approve
+            if request.POST.get("decision") == "approve"
+            else profile_metadata_dismiss
+        )
+        try:
+            decide(profile=profile, actor=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(
+                request,
+                "Change applied: test the connection again."
+                if decide is profile_metadata_approve
+                else "Change dismissed: the profile keeps its values.",
+            )
         return redirect("sso:wizard_idp_metadata", sid=profile.sid)
 
 

@@ -19,6 +19,12 @@ MINUTES = dt.timedelta(minutes=10)
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor == "sqlite",
+    reason="the test database is SQLite in memory, whose shared-cache table locks refuse a "
+    "second writer at once instead of waiting as a file database does; PostgreSQL (the "
+    "several-machine setup, make test's second pass) races the two workers for real",
+)
 def test_job_run_twice_at_once_runs_once():
     """Two workers handed the same periodic job at the same moment: exactly one runs it."""
     start = threading.Barrier(2)

@@ -22,6 +22,7 @@ from sso.models import (
     SSOProfile,
 )
 from sso.organizations.selectors import organization_get_by_slug
+from sso.profiles.metadata_refresh import profile_metadata_fetch
 from sso.profiles.selectors import profile_get_by_sid
 from sso.profiles.services import (
     profile_activate,
@@ -32,7 +33,7 @@ from sso.profiles.services import (
 from sso.saml.config import sp_acs_url, sp_entity_id
 from sso.saml.metadata import MAX_METADATA_BYTES, IdPMetadata, parse_idp_metadata
 from sso.saml.metadata import MESSAGES as METADATA_MESSAGES
-from sso.validators import CERTIFICATE_MAX_LENGTH, MESSAGES
+from sso.validators import CERTIFICATE_MAX_LENGTH, MESSAGES, validate_https_url
 
 FLAGS = {
     "idp_issuer": "--issuer",
@@ -61,6 +62,7 @@ def _describe(profile: SSOProfile) -> dict[str, Any]:
         "idp_sso_url": profile.idp_sso_url,
         "signature_policy": profile.signature_policy,
         "email_attribute": profile.email_attribute,
+        "metadata_url": profile.metadata_url,
         "sp_entity_id": sp_entity_id(profile),
         "acs_url": sp_acs_url(profile),
         "domains": [d.domain for d in domains],
@@ -115,6 +117,11 @@ def _add_profile_arguments(parser: ArgumentParser, *, create: bool) -> None:
         type=Path,
         help="IdP metadata XML: its Issuer, SSO URL and signing certificates "
         "(instead of --issuer, --sso-url and --cert-file)",
+    )
+    parser.add_argument(
+        "--metadata-url",
+        help="HTTPS URL of the IdP metadata: fetched now for its Issuer, SSO URL and signing "
+        "certificates, then refreshed daily" + ("" if create else "; '' stops the refresh"),
     )
     parser.add_argument("--issuer", help="IdP Issuer (entity ID)")
     parser.add_argument("--sso-url", help="IdP single sign-on URL")
@@ -195,7 +202,7 @@ class Command(BaseCommand):
             organization = organization_get_by_slug(slug=options["org"])
         except Organization.DoesNotExist:
             raise CommandError(f"No organization with slug {options['org']!r}.") from None
-        if not options["metadata_file"]:
+        if not (options["metadata_file"] or options["metadata_url"]):
             missing = [
                 flag
                 for flag, key in (
@@ -206,7 +213,9 @@ class Command(BaseCommand):
                 if not options[key]
             ]
             if missing:
-                raise CommandError(f"{', '.join(missing)}: required without --metadata-file.")
+                raise CommandError(
+                    f"{', '.join(missing)}: required without --metadata-file or --metadata-url."
+                )
         form = self._settings_form(
             options, current={"jit_provisioning": True, "jit_role": Role.MEMBER}
         )
@@ -252,13 +261,19 @@ class Command(BaseCommand):
         given = {key: value for key, value in options.items() if value is not None}
         values = {**current, **given}
         certificates: list[str] = []
-        if options["metadata_file"]:
+        if options["metadata_file"] and options.get("metadata_url"):
+            raise CommandError("--metadata-url: give either the metadata URL or the file.")
+        if options["metadata_file"] or options.get("metadata_url"):
+            flag = "--metadata-file" if options["metadata_file"] else "--metadata-url"
             if any(options[key] for key in ("issuer", "sso_url", "cert_file")):
                 raise CommandError(
-                    "--metadata-file: give either the metadata file or --issuer, --sso-url "
-                    "and --cert-file."
+                    f"{flag}: give either the metadata or --issuer, --sso-url and --cert-file."
                 )
-            metadata = self._metadata(options["metadata_file"])
+            metadata = (
+                self._metadata(options["metadata_file"])
+                if options["metadata_file"]
+                else self._fetched(options["metadata_url"])
+            )
             values.update(issuer=metadata.issuer, sso_url=metadata.sso_url)
             certificates = metadata.certificates
         elif options["cert_file"]:
@@ -303,6 +318,12 @@ class Command(BaseCommand):
         except ValidationError as exc:
             raise CommandError(f"--metadata-file: {' '.join(exc.messages)}") from None
 
+    def _fetched(self, url: str) -> IdPMetadata:
+        try:
+            return profile_metadata_fetch(url=validate_https_url(url)).metadata
+        except ValidationError as exc:
+            raise CommandError(f"--metadata-url: {' '.join(exc.messages)}") from None
+
     def _save(
         self,
         profile: SSOProfile,
@@ -329,6 +350,7 @@ class Command(BaseCommand):
             jit_role=data["jit_role"],
             signature_policy=options["signature_policy"],
             email_attribute=email_attribute.strip() if email_attribute is not None else None,
+            metadata_url=options["metadata_url"],
         )
         if options["activate"] and profile.status != ProfileStatus.ACTIVE:
             profile_activate(profile=profile, actor=None, override=True)
