@@ -86,6 +86,11 @@ urlpatterns = [
     path(
         "admin-center/organization/", people.OrganizationView.as_view(), name="admin_organization"
     ),
+    path(
+        "admin-center/organization/session-limit/",
+        people.SessionLimitView.as_view(),
+        name="admin_session_limit",
+    ),
     path("admin-center/people/", people.PeopleView.as_view(), name="admin_people"),
     path("admin-center/people/invite/", people.InviteView.as_view(), name="admin_invite"),
     path(
