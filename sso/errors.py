@@ -26,6 +26,11 @@ MESSAGES: dict[str, str] = {
     ),
     "not_tested": "Test the connection successfully before turning the profile on.",
     "not_configured": "Enter the Issuer, single sign-on URL and signing certificate first.",
+    "sp_key_rollover_under_way": (
+        "A rollover of our SP key is already under way: finish it before starting another."
+    ),
+    "sp_key_no_rollover": "No rollover of our SP key is under way.",
+    "sp_key_overlap_range": "The overlap lasts from 1 to 365 days.",
     # Trusted domains
     "domain_taken": "Domain %(domain)s is already used by another organization.",
     "domain_on_other_profile": (

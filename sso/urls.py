@@ -130,6 +130,11 @@ urlpatterns = [
         name="wizard_sp_certificate",
     ),
     path(
+        PROFILE + "sp-key-rollover/",
+        wizard.SPKeyRolloverView.as_view(),
+        name="wizard_sp_key_rollover",
+    ),
+    path(
         PROFILE + "configure-idp/",
         wizard.ConfigureIdPStepView.as_view(),
         name="wizard_configure_idp",

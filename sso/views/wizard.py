@@ -43,6 +43,11 @@ from sso.profiles.services import (
     profile_disable,
     profile_remove_certificate,
 )
+from sso.profiles.sp_keys import (
+    ROLLOVER_OVERLAP_DAYS,
+    profile_sp_key_rollover_finish,
+    profile_sp_key_rollover_start,
+)
 from sso.saml.authn import authn_request_url
 from sso.saml.config import sp_acs_url, sp_entity_id
 from sso.saml.pending import browser_token, set_browser_cookie
@@ -130,7 +135,26 @@ class SPMetadataStepView(WizardMixin, View):
             for kind, preset in PRESETS.items()
             if preset.sp_certificate_note
         ]
+        context["rollover_note"] = preset_for(profile.idp_kind).sp_certificate_note
+        context["rollover_overlap_days"] = ROLLOVER_OVERLAP_DAYS
         return render(request, "sso/wizard/sp_metadata.html", context)
+
+
+class SPKeyRolloverView(WizardMixin, View):
+    """Start our SP key rollover, or finish it early (the overlap's end finishes it anyway)."""
+
+    def post(self, request: HttpRequest, sid: str) -> HttpResponse:
+        profile = self.get_profile(sid)
+        try:
+            if request.POST.get("action") == "finish":
+                profile_sp_key_rollover_finish(profile=profile, actor=request.user)
+                messages.success(request, "The new SP certificate now signs; the old one is gone.")
+            else:
+                profile_sp_key_rollover_start(profile=profile, actor=request.user)
+                messages.success(request, "Next SP certificate created: give it to your IdP.")
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        return redirect("sso:wizard_sp_metadata", sid=profile.sid)
 
 
 class SPCertificateView(WizardMixin, View):
