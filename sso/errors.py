@@ -51,6 +51,11 @@ MESSAGES: dict[str, str] = {
         "are still in use; remove one on this page to let the new one in."
     ),
     "metadata_nothing_pending": "There is no change from the IdP's metadata waiting.",
+    "sp_key_rollover_under_way": (
+        "A rollover of our SP key is already under way: finish it before starting another."
+    ),
+    "sp_key_no_rollover": "No rollover of our SP key is under way.",
+    "sp_key_overlap_range": "The overlap lasts from 1 to 365 days.",
     # Trusted domains
     "domain_taken": "Domain %(domain)s is already used by another organization.",
     "domain_on_other_profile": (

@@ -472,6 +472,30 @@ class EnforcementForm(forms.Form):
             self.fields["break_glass"].error_messages[code] = self.error_messages["not_an_owner"]
 
 
+# Five minutes to ninety days: a shorter session cannot finish a page, a longer one is no limit.
+SESSION_MINUTES = {"min_value": 5, "max_value": 90 * 24 * 60}
+
+
+class SessionLimitForm(forms.Form):
+    error_messages = {
+        "out_of_range": "Enter a number of minutes from 5 to 129600 (90 days), or leave it empty."
+    }
+
+    max_session_minutes = forms.IntegerField(
+        label="Maximum session age (minutes): an SSO session ends this long after sign-in, or "
+        "earlier if the IdP says so (empty: the IdP and the site default decide)",
+        required=False,
+        **SESSION_MINUTES,
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for code in ("min_value", "max_value", "invalid"):
+            self.fields["max_session_minutes"].error_messages[code] = self.error_messages[
+                "out_of_range"
+            ]
+
+
 class PeopleFilterForm(forms.Form):
     q = forms.CharField(label="Search by email or name", required=False, max_length=254)
     role = forms.ChoiceField(

@@ -107,6 +107,8 @@ class Organization(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=60, unique=True)
     enforce_sso = models.BooleanField(default=False)
+    # An SSO session ends this long after sign-in at the latest (None: no limit of ours).
+    max_session_minutes = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -223,8 +225,17 @@ class SSOProfile(models.Model):
     status = models.CharField(
         max_length=12, choices=ProfileStatus.choices, default=ProfileStatus.DRAFT
     )
+    # Session limits: a session ends this long after sign-in at the latest; a sign-in whose
+    # AuthnInstant is older than the authentication age is refused (and ForceAuthn asked).
+    max_session_minutes = models.PositiveIntegerField(null=True, blank=True)
+    max_authn_age_minutes = models.PositiveIntegerField(null=True, blank=True)
     sp_certificate_pem = models.TextField(editable=False)
     sp_private_key_encrypted = models.TextField(editable=False)
+    # An SP key rollover under way: the next key pair, published beside the current one until
+    # sp_rollover_ends_at, when it becomes the current one (sso/profiles/sp_keys.py).
+    sp_next_certificate_pem = models.TextField(blank=True, editable=False)
+    sp_next_private_key_encrypted = models.TextField(blank=True, editable=False)
+    sp_rollover_ends_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_test_outcome = models.CharField(max_length=10, choices=TestOutcome.choices, blank=True)
     last_test_code = models.CharField(max_length=40, blank=True)
     last_tested_at = models.DateTimeField(null=True, blank=True)
@@ -518,6 +529,9 @@ class AuditAction(models.TextChoices):
     METADATA_CHANGE_HELD = "metadata_change_held", "IdP metadata change held for approval"
     METADATA_CHANGE_APPROVED = "metadata_change_approved", "IdP metadata change approved"
     METADATA_CHANGE_DISMISSED = "metadata_change_dismissed", "IdP metadata change dismissed"
+    SESSION_LIMITS_CHANGED = "session_limits_changed", "Session limits changed"
+    SP_KEY_ROLLOVER_STARTED = "sp_key_rollover_started", "SP key rollover started"
+    SP_KEY_ROLLOVER_FINISHED = "sp_key_rollover_finished", "SP key rollover finished"
 
 
 class AuditEvent(models.Model):

@@ -74,6 +74,11 @@ class Reason(models.TextChoices):
         "missing_authn_statement",
         "The assertion has no AuthnStatement: it does not say that the user signed in.",
     )
+    AUTHN_TOO_OLD = (
+        "authn_too_old",
+        "The person authenticated at the IdP longer ago than the profile's maximum "
+        "authentication age allows.",
+    )
     BINDING_NOT_SUPPORTED = (
         "binding_not_supported",
         "The response came through a binding the ACS does not accept (only HTTP-POST).",
@@ -126,6 +131,10 @@ USER_MESSAGES = {
         "This sign-in was already used or has expired. Please start again."
     ),
     Reason.REPLAYED_ASSERTION: "This sign-in was already used. Please start again.",
+    Reason.AUTHN_TOO_OLD: (
+        "Your organization asks you to sign in at your identity provider again. Please start "
+        "again."
+    ),
     Reason.IDP_STATUS_ERROR: "Your identity provider did not sign you in.",
     Reason.PASSWORD_INVALID: "Your email or password is incorrect.",
     Reason.PASSWORD_THROTTLED: (

@@ -12,6 +12,7 @@ from sso.domains.services import domains_recheck
 from sso.jobs.services import job_prune, job_run
 from sso.profiles.expiry import certificate_expiry_notify
 from sso.profiles.metadata_refresh import profiles_metadata_refresh
+from sso.profiles.sp_keys import sp_keys_rollover_due
 
 
 @db_periodic_task(crontab(minute="7"))
@@ -34,3 +35,9 @@ def metadata_refresh_job() -> None:
     """Every ten minutes, the profiles whose IdP metadata refresh is due (each profile's own
     schedule: 24 h by default, never more often than hourly)."""
     job_run(name="metadata_refresh", work=lambda: profiles_metadata_refresh(now=timezone.now()))
+
+
+@db_periodic_task(crontab(minute="41"))
+def sp_key_rollover_job() -> None:
+    """Hourly: finish every SP key rollover whose overlap has ended."""
+    job_run(name="sp_key_rollover", work=lambda: sp_keys_rollover_due(now=timezone.now()))

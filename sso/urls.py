@@ -97,6 +97,11 @@ urlpatterns = [
     path(
         "admin-center/organization/", people.OrganizationView.as_view(), name="admin_organization"
     ),
+    path(
+        "admin-center/organization/session-limit/",
+        people.SessionLimitView.as_view(),
+        name="admin_session_limit",
+    ),
     path("admin-center/people/", people.PeopleView.as_view(), name="admin_people"),
     path("admin-center/people/invite/", people.InviteView.as_view(), name="admin_invite"),
     path(
@@ -139,6 +144,11 @@ urlpatterns = [
         PROFILE + "sp-values.txt",
         wizard_sp.SPValuesDownloadView.as_view(),
         name="wizard_sp_values",
+    ),
+    path(
+        PROFILE + "sp-key-rollover/",
+        wizard_sp.SPKeyRolloverView.as_view(),
+        name="wizard_sp_key_rollover",
     ),
     path(
         PROFILE + "configure-idp/",

@@ -7,11 +7,13 @@ pass has no shared services to test, so it skips this module.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import http.client
 import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
@@ -167,3 +169,21 @@ def test_concurrent_replay_lets_exactly_one_login_through(workers, profile, idp,
         )
     assert through == RACE_ROUNDS
     assert refused == RACE_ROUNDS
+
+
+def test_session_not_on_or_after_ends_the_session_on_both_workers(workers, profile, idp):
+    """The expiry lives with the session in the shared store: no worker honours it late."""
+    first, _ = workers
+    for worker in workers:  # a worker's first request loads the app: not on the clock below
+        worker.request("GET", f"/sso/saml2/{profile.sid}/metadata/")
+    ends_at = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(seconds=8)
+    xml = idp.signxml_response(ResponseSpec.for_profile(profile, session_not_on_or_after=ends_at))
+    signed_in = first.request("POST", _acs(profile), body={"SAMLResponse": encode(xml)})
+    assert signed_in.status == 302, LoginEvent.objects.first().reason
+    session = _cookies(signed_in)
+    assert [w.request("GET", "/console/", cookies=session).status for w in workers] == [200, 200]
+
+    time.sleep(max((ends_at - dt.datetime.now(dt.UTC)).total_seconds(), 0) + 1)
+
+    assert [w.request("GET", "/console/", cookies=session).status for w in workers] == [302, 302]
+    assert LoginEvent.objects.first().detail["session_limit"] == "idp"

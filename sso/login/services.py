@@ -45,6 +45,14 @@ from sso.infrastructure import (
 )
 from sso.login import throttling
 from sso.login.mapping import attributes_map, received_names
+from sso.login.sessions import (
+    SESSION_AUTHN_KEY,
+    SESSION_PROFILE_KEY,
+    SessionLimit,
+    check_authn_age,
+    session_limit_for,
+    sso_login_authn_due,
+)
 from sso.models import (
     AuditAction,
     LoginEvent,
@@ -67,7 +75,6 @@ from sso.validators import same_origin_path
 
 logger = logging.getLogger(__name__)
 
-SESSION_PROFILE_KEY = "sso_profile_sid"
 EMAIL_MAX_LENGTH = 254
 
 
@@ -142,6 +149,8 @@ def _login_hint_query(profile: SSOProfile, login_hint: str) -> dict[str, str]:
     if not trusted_domains_for_email(profile=profile, email=login_hint):
         return {}
     return {parameter: login_hint}
+
+
 # The SAML messages that may reach the ACS by GET, and the binding each one names.
 _GET_BINDINGS = {
     "SAMLResponse": "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect",
@@ -188,6 +197,7 @@ def sso_login_start(
             token=token,
             config=config,
             extra_query=_login_hint_query(profile, login_hint),
+            force_authn=sso_login_authn_due(request=request, profile=profile),
         )
     except LoginRefused as refusal:
         refusal.event = _refusal_record(request, profile, refusal)
@@ -305,7 +315,9 @@ def _claims(login: VerifiedLogin, backend: ProfileSaml2Backend) -> dict[str, str
 def _sign_in(
     request: HttpRequest, login: VerifiedLogin, backend: ProfileSaml2Backend
 ) -> LoginEvent:
+    now = dt.datetime.now(dt.UTC)
     try:
+        check_authn_age(login=login, now=now)
         used_assertion_record(login=login)
         user = sso_user_for_login(request=request, login=login, backend=backend)
     except LoginRefused as refusal:
@@ -313,6 +325,7 @@ def _sign_in(
         if refusal.reason in _MAPPING_REFUSALS:
             refusal.detail.setdefault("received_attributes", received_names(login.attributes))
         raise
+    ends_at, limit = session_limit_for(login=login, now=now)
     event = login_event_record(
         profile=login.profile,
         outcome=LoginOutcome.SUCCESS,
@@ -328,12 +341,25 @@ def _sign_in(
             "verified_with": login.verifying_certificate,
             **login.signing(),
             **_mapping_detail(backend),
+            **_session_detail(ends_at, limit),
         },
     )
     auth.login(request, user, backend=SSO_BACKEND)
     request.session[SESSION_PROFILE_KEY] = login.profile.sid
+    if login.authn_instant is not None:
+        request.session[SESSION_AUTHN_KEY] = login.authn_instant.isoformat()
+    # The stored session expires then, whichever worker reads it (the store is shared); one
+    # kept from an earlier sign-in of the same person has its old limit replaced.
+    request.session.set_expiry(ends_at if limit != SessionLimit.DEFAULT else None)
     request.session.save()  # in this transaction; the response does not write it again
     return event
+
+
+def _session_detail(ends_at: dt.datetime, limit: str) -> dict[str, str]:
+    """Which session limit applied, when one of ours or the IdP's did (not the site default)."""
+    if limit == SessionLimit.DEFAULT:
+        return {}
+    return {"session_ends_at": ends_at.isoformat(), "session_limit": limit}
 
 
 _MAPPING_REFUSALS = {Reason.NAMEID_FORMAT, Reason.EMAIL_ATTRIBUTE_MISSING, Reason.EMAIL_INVALID}

@@ -132,6 +132,26 @@ def organization_set_sso_enforcement(
             )
 
 
+def organization_set_session_limit(
+    *, organization: Organization, actor: User | None, max_session_minutes: int | None
+) -> None:
+    """The longest an SSO session of this organization lasts (None: no limit of ours); for
+    sessions signed in from now on. Audited."""
+    before = organization.max_session_minutes
+    if before == max_session_minutes:
+        return
+    organization.max_session_minutes = max_session_minutes
+    organization.full_clean()
+    with transaction.atomic():
+        organization.save(update_fields=["max_session_minutes"])
+        audit_record(
+            organization=organization,
+            actor=actor,
+            action=AuditAction.SESSION_LIMITS_CHANGED,
+            changes={"max_session_minutes": [before, max_session_minutes]},
+        )
+
+
 def organization_signup(*, email: str, password: str, organization_name: str) -> User:
     """A new organization and its owner account, which signs in once its email is verified:
     the verification link is emailed."""

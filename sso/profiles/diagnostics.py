@@ -116,6 +116,13 @@ FIXES: dict[str, str] = {
         "attribute-only assertion). Use the IdP's SAML 2.0 web sign-in (SSO) application, "
         "not an attribute query or a custom assertion without an authentication statement."
     ),
+    Reason.AUTHN_TOO_OLD: (
+        "The IdP says the person authenticated at {authn_instant}, {age_minutes} minutes "
+        "before this sign-in, and this profile accepts at most {max_minutes} minutes. We asked "
+        "for a fresh sign-in (ForceAuthn) when one was due; an IdP that answers it from its "
+        "existing session ignores ForceAuthn: make the IdP application honour it (re-"
+        "authentication), or raise the profile's maximum authentication age."
+    ),
     Reason.BINDING_NOT_SUPPORTED: (
         "The IdP sent its answer with the binding {binding} (in the URL, by GET). This ACS "
         "accepts only HTTP-POST: in your IdP, set the Assertion Consumer Service binding to "

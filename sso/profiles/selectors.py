@@ -49,6 +49,10 @@ _SIGN_IN_FIELDS = (
     "status",
     "updated_at",
     "trust_revision",
+    "max_session_minutes",
+    "max_authn_age_minutes",
+    # Joined, not a query of its own: the sign-in sets the session's expiry from it.
+    "organization__max_session_minutes",
 )
 
 
@@ -66,7 +70,9 @@ def profile_for_sign_in(*, sid: str) -> SSOProfile | None:
     `.profile` is the instance that first read it: use the profile returned here instead).
     """
     try:
-        profile = SSOProfile.objects.only(*_SIGN_IN_FIELDS).get(sid=sid)
+        profile = (
+            SSOProfile.objects.select_related("organization").only(*_SIGN_IN_FIELDS).get(sid=sid)
+        )
     except SSOProfile.DoesNotExist:
         return None
     key = (profile.pk, profile.trust_revision)

@@ -250,6 +250,37 @@ def profile_configure(
     return profile
 
 
+def profile_set_session_limits(
+    *,
+    profile: SSOProfile,
+    actor: User | None,
+    max_session_minutes: int | None,
+    max_authn_age_minutes: int | None,
+) -> None:
+    """The profile's maximum session age and maximum authentication age (None: no limit), for
+    sign-ins from now on. Audited."""
+    values = {
+        "max_session_minutes": max_session_minutes,
+        "max_authn_age_minutes": max_authn_age_minutes,
+    }
+    changes = {f: [getattr(profile, f), v] for f, v in values.items() if getattr(profile, f) != v}
+    if not changes:
+        return
+    for field, value in values.items():
+        setattr(profile, field, value)
+    profile.updated_by = actor
+    profile.full_clean()
+    with transaction.atomic():
+        profile.save(update_fields=[*values, "updated_by", "updated_at"])
+        audit_record(
+            organization=profile.organization,
+            profile=profile,
+            actor=actor,
+            action=AuditAction.SESSION_LIMITS_CHANGED,
+            changes=changes,
+        )
+
+
 def profile_remove_certificate(
     *, profile: SSOProfile, actor: User | None, fingerprint: str, confirmed: bool = False
 ) -> None:

@@ -65,6 +65,10 @@ class VerifiedLogin:
     signed: list[str] = field(default_factory=list)
     signature_policy: str = ""
     clock_difference_seconds: int | None = None
+    # From the signed assertion's AuthnStatement (read_response found the one assertion
+    # pysaml2 then verified): when the person authenticated, and the IdP's session limit.
+    authn_instant: dt.datetime | None = None
+    session_not_on_or_after: dt.datetime | None = None
     # The assertion's issuer and id, hashed, and until when they must stay refused.
     replay_digest: str = ""
     replay_until: dt.datetime | None = None
@@ -328,4 +332,6 @@ def _verify(
         ),
         replay_digest=digest,
         replay_until=now + window,
+        authn_instant=facts.authn_instant,
+        session_not_on_or_after=facts.session_not_on_or_after,
     )

@@ -25,6 +25,7 @@ def authn_request_url(
     tester_id: int | None = None,
     config: SPConfig | None = None,
     extra_query: dict[str, str] | None = None,
+    force_authn: bool = False,
 ) -> str:
     """The IdP URL carrying a signed AuthnRequest; its id is remembered for this browser.
 
@@ -32,7 +33,8 @@ def authn_request_url(
     `config`: the profile's SPConfig, when the caller has it from djangosaml2's loader.
     `extra_query`: parameters for the IdP beside the request (a login hint). The HTTP-Redirect
     signature covers only SAMLRequest, RelayState and SigAlg, so they leave it intact; the
-    AuthnRequest itself never names a Subject (Entra refuses one).
+    AuthnRequest itself never names a Subject (Entra refuses one). `force_authn`: ask the IdP
+    to authenticate the person afresh rather than from its session (ForceAuthn="true").
     """
     if not profile.is_active and tester_id is None:
         raise LoginRefused(Reason.PROFILE_INACTIVE)
@@ -50,6 +52,7 @@ def authn_request_url(
         sigalg=SIG_RSA_SHA256,
         digest_alg=DIGEST_SHA256,
         nameid_format=NAMEID_FORMAT_EMAILADDRESS,
+        **({"force_authn": "true"} if force_authn else {}),
     )
     pending_request_save(
         request_id=request_id,

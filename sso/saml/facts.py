@@ -116,6 +116,10 @@ class ResponseFacts:
     issue_instant: dt.datetime | None = None
     # The elements that carry a signature ("response", "assertion"); pysaml2 verifies each.
     signed: list[str] = field(default_factory=list)
+    # The AuthnStatement's: when the person authenticated at the IdP, and until when the IdP
+    # lets the session last (SAML core 2.7.2).
+    authn_instant: dt.datetime | None = None
+    session_not_on_or_after: dt.datetime | None = None
 
     @property
     def issuer(self) -> str:
@@ -223,7 +227,8 @@ def read_response(xml: bytes, *, policy: str = "both") -> tuple[ResponseFacts, e
         raise LoginRefused(
             Reason.MISSING_ISSUER, element="Assertion" if not assertion_issuer else "Response"
         )
-    if assertion.find(_clark("saml:AuthnStatement")) is None:
+    authn_statement = assertion.find(_clark("saml:AuthnStatement"))
+    if authn_statement is None:
         raise LoginRefused(Reason.MISSING_AUTHN_STATEMENT)
 
     conditions = assertion.find(_clark("saml:Conditions"))
@@ -268,6 +273,8 @@ def read_response(xml: bytes, *, policy: str = "both") -> tuple[ResponseFacts, e
         signing_certificates=signatures.certificates,
         signed=signatures.signed,
         issue_instant=_timestamp(assertion.get("IssueInstant") or root.get("IssueInstant")),
+        authn_instant=_timestamp(authn_statement.get("AuthnInstant")),
+        session_not_on_or_after=_timestamp(authn_statement.get("SessionNotOnOrAfter")),
     )
     if not facts.assertion_id:
         raise _malformed("assertion has no ID")

@@ -50,7 +50,8 @@ MESSAGES = {
 
 
 def sp_metadata_xml(profile: SSOProfile, *, config: SPConfig | None = None) -> str:
-    """This profile's SP metadata: Entity ID, one HTTP-POST ACS, emailAddress, signing cert.
+    """This profile's SP metadata: Entity ID, one HTTP-POST ACS, emailAddress, signing cert
+    (and the next one, while an SP key rollover is under way).
 
     `config`: the profile's SPConfig, when the caller has it from djangosaml2's loader.
     """
@@ -68,8 +69,12 @@ def sp_metadata_xml(profile: SSOProfile, *, config: SPConfig | None = None) -> s
         ]
     # The SP certificate is not in the verifying config (pysaml2 would read it from a file
     # for every client it builds); the metadata is where it belongs.
+    # During an SP key rollover the next certificate is published beside the current one, so
+    # that the IdP trusts it before it signs (sso/profiles/sp_keys.py).
+    certificates = [profile.sp_certificate_pem, profile.sp_next_certificate_pem]
     descriptor.spsso_descriptor.key_descriptor = do_key_descriptor(
-        cert=[certificate_body(profile.sp_certificate_pem)], use=config.metadata_key_usage
+        cert=[certificate_body(pem) for pem in certificates if pem],
+        use=config.metadata_key_usage,
     )
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + descriptor.to_string().decode()
 

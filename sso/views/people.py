@@ -16,7 +16,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
 from sso.domains.selectors import domains_for_organization, profile_for_email
-from sso.forms import AcceptInvitationForm, InviteForm, PeopleFilterForm, RoleForm
+from sso.forms import (
+    AcceptInvitationForm,
+    InviteForm,
+    PeopleFilterForm,
+    RoleForm,
+    SessionLimitForm,
+)
 from sso.models import Invitation, Membership, Role
 from sso.organizations.selectors import (
     invitation_for_token,
@@ -33,6 +39,7 @@ from sso.organizations.services import (
     membership_change_role,
     membership_deactivate,
     membership_remove,
+    organization_set_session_limit,
 )
 from sso.views.access import OrganizationAdminMixin
 from sso.views.headers import to_idp
@@ -46,12 +53,33 @@ class OrganizationView(OrganizationAdminMixin, View):
     nav = "organization"
 
     def get(self, request: HttpRequest) -> HttpResponse:
+        return self.page(SessionLimitForm(initial=self._session_limit()))
+
+    def page(self, session_form: SessionLimitForm, status: int = 200) -> HttpResponse:
         context = self.admin_context(
             owners=owners_of(organization=self.organization),
             domains=domains_for_organization(organization=self.organization),
             enforcement_form=enforcement_form(self.organization),
+            session_form=session_form,
         )
-        return render(request, "sso/admin_center/organization.html", context)
+        return render(self.request, "sso/admin_center/organization.html", context, status=status)
+
+    def _session_limit(self) -> dict:
+        return {"max_session_minutes": self.organization.max_session_minutes}
+
+
+class SessionLimitView(OrganizationView):
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = SessionLimitForm(request.POST)
+        if not form.is_valid():
+            return self.page(form, status=400)
+        organization_set_session_limit(
+            organization=self.organization,
+            actor=request.user,
+            max_session_minutes=form.cleaned_data["max_session_minutes"],
+        )
+        messages.success(request, "Session limit saved. It applies to sign-ins from now on.")
+        return redirect("sso:admin_organization")
 
 
 class PeopleMixin(OrganizationAdminMixin):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils.decorators import method_decorator
 from django.utils.text import slugify
@@ -12,6 +14,11 @@ from django.views.decorators.cache import never_cache
 
 from sso.models import IdPKind, SSOProfile
 from sso.profiles.presets import GENERIC, PRESETS, preset_for
+from sso.profiles.sp_keys import (
+    ROLLOVER_OVERLAP_DAYS,
+    profile_sp_key_rollover_finish,
+    profile_sp_key_rollover_start,
+)
 from sso.saml.config import sp_acs_url, sp_entity_id
 from sso.views.wizard import WizardMixin
 
@@ -44,6 +51,8 @@ class SPMetadataStepView(WizardMixin, View):
             if preset.sp_certificate_note
         ]
         context["sp_values"] = sp_values_sheet(request, profile)
+        context["rollover_note"] = preset_for(profile.idp_kind).sp_certificate_note
+        context["rollover_overlap_days"] = ROLLOVER_OVERLAP_DAYS
         return render(request, "sso/wizard/sp_metadata.html", context)
 
 
@@ -70,3 +79,20 @@ class SPValuesDownloadView(WizardMixin, View):
         filename = f"{slugify(profile.name) or 'sso-profile'}-sp-values.txt"
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
+
+
+class SPKeyRolloverView(WizardMixin, View):
+    """Start our SP key rollover, or finish it early (the overlap's end finishes it anyway)."""
+
+    def post(self, request: HttpRequest, sid: str) -> HttpResponse:
+        profile = self.get_profile(sid)
+        try:
+            if request.POST.get("action") == "finish":
+                profile_sp_key_rollover_finish(profile=profile, actor=request.user)
+                messages.success(request, "The new SP certificate now signs; the old one is gone.")
+            else:
+                profile_sp_key_rollover_start(profile=profile, actor=request.user)
+                messages.success(request, "Next SP certificate created: give it to your IdP.")
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        return redirect("sso:wizard_sp_metadata", sid=profile.sid)

@@ -282,12 +282,12 @@ def test_acs_idn_email_is_one_account_key_for_lookup_and_creation(idp):
 
 @pytest.mark.parametrize(
     ("linked_before", "queries"),
-    [(False, 23), (True, 13)],
+    [(False, 22), (True, 13)],
 )
 def test_acs_login_with_a_subject_link_query_count(
     client, idp, django_assert_num_queries, linked_before, queries
 ):
-    """Against test_acs_successful_login_has_fixed_query_count on a profile seen before (21 for
+    """Against test_acs_successful_login_has_fixed_query_count on a profile seen before (20 for
     a new person, 13 for a member): a first login adds the link's lookup and its insert; a
     linked login finds the account through the link instead of its email, at no extra cost."""
     profile = ActiveProfileFactory(email_attribute="mail")

@@ -196,7 +196,7 @@ def sign_in_once(client: Client, profile, idp: TestIdP, spec: ResponseSpec, emai
 
 @pytest.mark.parametrize(
     ("existing_member", "profile_seen_before", "queries"),
-    [(False, False, 23), (True, False, 15), (False, True, 21), (True, True, 13)],
+    [(False, False, 22), (True, False, 15), (False, True, 20), (True, True, 13)],
 )
 def test_acs_successful_login_has_fixed_query_count(
     client,

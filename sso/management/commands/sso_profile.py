@@ -29,6 +29,7 @@ from sso.profiles.services import (
     profile_configure,
     profile_create,
     profile_delete,
+    profile_set_session_limits,
 )
 from sso.saml.config import sp_acs_url, sp_entity_id
 from sso.saml.metadata import MAX_METADATA_BYTES, IdPMetadata, parse_idp_metadata
@@ -63,6 +64,8 @@ def _describe(profile: SSOProfile) -> dict[str, Any]:
         "signature_policy": profile.signature_policy,
         "email_attribute": profile.email_attribute,
         "metadata_url": profile.metadata_url,
+        "max_session_minutes": profile.max_session_minutes,
+        "max_authn_age_minutes": profile.max_authn_age_minutes,
         "sp_entity_id": sp_entity_id(profile),
         "acs_url": sp_acs_url(profile),
         "domains": [d.domain for d in domains],
@@ -151,6 +154,11 @@ def _add_profile_arguments(parser: ArgumentParser, *, create: bool) -> None:
         "--email-attribute",
         help="The attribute carrying the email; empty: the NameID (format emailAddress)",
     )
+    for flag, what in (
+        ("--max-session-minutes", "A session ends this long after sign-in at the latest"),
+        ("--max-authn-age-minutes", "Refuse (and ForceAuthn) an IdP login older than this"),
+    ):
+        parser.add_argument(flag, type=int, help=f"{what}; 0: no limit")
     parser.add_argument(
         "--verified",
         action="store_true",
@@ -352,6 +360,13 @@ class Command(BaseCommand):
             email_attribute=email_attribute.strip() if email_attribute is not None else None,
             metadata_url=options["metadata_url"],
         )
+        limits = ("max_session_minutes", "max_authn_age_minutes")
+        if any(options.get(name) is not None for name in limits):
+            given = {
+                name: getattr(profile, name) if options.get(name) is None else options[name] or None
+                for name in limits
+            }
+            profile_set_session_limits(profile=profile, actor=None, **given)
         if options["activate"] and profile.status != ProfileStatus.ACTIVE:
             profile_activate(profile=profile, actor=None, override=True)
 
