@@ -316,6 +316,11 @@ class IdPSettingsForm(forms.Form):
 class IdPMetadataImportForm(forms.Form):
     """Pasted or uploaded metadata is parsed here; a `metadata_url` is fetched by the view."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Step 4 shows this form beside the settings form, which has a metadata URL too.
+        kwargs.setdefault("auto_id", "id_import_%s")
+        super().__init__(*args, **kwargs)
+
     metadata_url = forms.CharField(
         label="IdP metadata URL",
         required=False,

@@ -182,7 +182,7 @@ def test_admin_sets_up_sso_with_a_real_idp_and_people_sign_in(
     expect(in_use).to_contain_text(" UTC")  # Grace's login a moment ago
     saved.filter(has_text=idp_fingerprint).get_by_role("button", name="Remove", exact=True).click()
     # The admin is asked before it goes.
-    expect(page.get_by_role("alert")).to_contain_text("your IdP may still sign with it")
+    expect(page.locator("main")).to_contain_text("your IdP may still sign with it")
     page.get_by_role("button", name="Remove anyway").click()
     expect(page.get_by_text("Certificate removed.")).to_be_visible()
     expect(saved).to_have_count(1)
