@@ -4,19 +4,11 @@ from importlib import import_module
 
 from django.db import migrations, models
 
-trust_revision = import_module("sso.migrations.0005_trust_revision")
-
-
-def drop_sqlite_triggers(apps, schema_editor):
-    """SQLite rebuilds sso_ssoprofile to add these columns; the trust-revision triggers of
-    0005 name that table and would break the rebuild, so they are dropped and made again."""
-    if schema_editor.connection.vendor == "sqlite":
-        trust_revision.drop_triggers(apps, schema_editor)
-
-
-def create_sqlite_triggers(apps, schema_editor):
-    if schema_editor.connection.vendor == "sqlite":
-        trust_revision.create_triggers(apps, schema_editor)
+# SQLite rebuilds sso_ssoprofile for these columns: 0012's helpers drop and remake the
+# trust-revision triggers around the rebuild.
+profile_rebuild = import_module("sso.migrations.0012_signature_policy_and_mapping")
+drop_sqlite_triggers = profile_rebuild.drop_sqlite_triggers
+create_sqlite_triggers = profile_rebuild.create_sqlite_triggers
 
 
 class Migration(migrations.Migration):
