@@ -286,3 +286,6 @@ SAML_CONFIG_LOADER = "sso.saml.config.sp_config_for_request"
 # djangosaml2 would widen the CSP of its views (form-action https:, a script nonce) for its
 # auto-submitting POST binding, which this product does not use: keep our policy as it is.
 SAML_CSP_HANDLER = ""
+# Single logout: LogoutRequests go to the IdP by HTTP-Redirect (djangosaml2's client), the only
+# binding our SingleLogoutService accepts (sso/saml/logout.py).
+SAML_LOGOUT_REQUEST_PREFERRED_BINDING = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"

@@ -125,6 +125,14 @@ class IdPSettingsForm(forms.Form):
         max_length=1024,
         help_text="Also called SAML Endpoint, Login URL or IdP SSO URL.",
     )
+    idp_slo_url = forms.CharField(
+        label="Single logout URL",
+        required=False,
+        max_length=1024,
+        help_text="Also called SLO URL, Logout URL or SingleLogoutService (HTTP-Redirect). "
+        "With it, signing out here signs the person out at the IdP too, and the IdP can sign "
+        "them out here. Leave it empty if your IdP has none.",
+    )
     certificate = forms.CharField(
         label="Paste the certificate",
         help_text="The PEM text (-----BEGIN CERTIFICATE----- …), or the base64 text your IdP "
@@ -252,6 +260,10 @@ class IdPSettingsForm(forms.Form):
 
     def clean_idp_sso_url(self) -> str:
         return validate_https_url(self.cleaned_data["idp_sso_url"])
+
+    def clean_idp_slo_url(self) -> str:
+        url = self.cleaned_data["idp_slo_url"].strip()
+        return validate_https_url(url) if url else ""
 
     def clean_certificate_file(self) -> str:
         upload = self.cleaned_data.get("certificate_file")

@@ -209,6 +209,9 @@ class SSOProfile(models.Model):
     )
     idp_issuer = models.CharField("issuer ID/URL", max_length=1024, blank=True)
     idp_sso_url = models.URLField("single sign-on URL", max_length=1024, blank=True)
+    # The IdP's SingleLogoutService (HTTP-Redirect); '' when it publishes none: signing out
+    # then ends our session only.
+    idp_slo_url = models.URLField("single logout URL", max_length=1024, blank=True)
     default_redirect_url = models.URLField(max_length=1024, blank=True)
     allow_idp_initiated = models.BooleanField("allow IdP-initiated login", default=False)
     jit_provisioning = models.BooleanField("create users on first login", default=True)
@@ -532,6 +535,8 @@ class AuditAction(models.TextChoices):
     SESSION_LIMITS_CHANGED = "session_limits_changed", "Session limits changed"
     SP_KEY_ROLLOVER_STARTED = "sp_key_rollover_started", "SP key rollover started"
     SP_KEY_ROLLOVER_FINISHED = "sp_key_rollover_finished", "SP key rollover finished"
+    IDP_LOGOUT = "idp_logout", "Signed out by the IdP"
+    IDP_LOGOUT_REFUSED = "idp_logout_refused", "IdP logout request refused"
 
 
 class AuditEvent(models.Model):

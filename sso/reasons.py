@@ -101,6 +101,24 @@ class Reason(models.TextChoices):
         "sso_required",
         "The organization enforces single sign-on and the account is not a break-glass owner.",
     )
+    LOGOUT_SIGNATURE_MISSING = (
+        "logout_signature_missing",
+        "The IdP's logout message (LogoutRequest or LogoutResponse) is not signed.",
+    )
+    LOGOUT_SIGNATURE_INVALID = (
+        "logout_signature_invalid",
+        "The IdP's logout message's signature does not verify with the configured IdP "
+        "certificates, or uses an algorithm other than RSA-SHA256.",
+    )
+    LOGOUT_MALFORMED = (
+        "logout_malformed",
+        "The IdP's logout message is not a valid SAML LogoutRequest or LogoutResponse for this "
+        "profile.",
+    )
+    LOGOUT_UNKNOWN_RESPONSE = (
+        "logout_unknown_response",
+        "The LogoutResponse answers no logout request this browser sent, or one already answered.",
+    )
     SERVICE_UNAVAILABLE = (
         "infrastructure_unavailable",
         "The shared cache or the database did not answer while checking the response.",
@@ -149,6 +167,15 @@ USER_MESSAGES = {
         "Sign-in is temporarily unavailable on our side. Please try again in a minute."
     ),
 }
+# A refused logout message: what the person is told, by which side sent it.
+LOGOUT_REQUEST_REFUSED_MESSAGE = (
+    "Your identity provider asked to sign you out, but its request could not be verified, so "
+    "nothing was changed here. To sign out, use Sign out on this site."
+)
+LOGOUT_RESPONSE_REFUSED_MESSAGE = (
+    "You are signed out here. Your identity provider did not confirm that it signed you out "
+    "too: close your browser to end your session there."
+)
 DEFAULT_USER_MESSAGE = (
     "We could not sign you in with single sign-on. Your administrator can look up what went "
     "wrong with the support reference below."

@@ -81,6 +81,7 @@ urlpatterns = [
     path("sso/saml2/<sid:sid>/metadata/", saml.MetadataView.as_view(), name="saml2_metadata"),
     path("sso/saml2/<sid:sid>/login/", saml.LoginView.as_view(), name="saml2_login"),
     path("sso/saml2/<sid:sid>/acs/", acs.AssertionConsumerServiceView.as_view(), name="saml2_acs"),
+    path("sso/saml2/<sid:sid>/slo/", saml.SingleLogoutView.as_view(), name="saml2_slo"),
     # Admin Center
     path("admin-center/", wizard.admin_center_home, name="admin_center"),
     path("admin-center/sso/", wizard.SingleSignOnView.as_view(), name="admin_sso"),

@@ -13,6 +13,7 @@ SERVICE_MODULES = sorted(
         *SSO.glob("*/services.py"),
         *SSO.glob("*/selectors.py"),
         SSO / "events.py",
+        SSO / "login" / "logout.py",
         SSO / "profiles" / "metadata_refresh.py",
     ]
 )
@@ -35,6 +36,7 @@ ENTITIES = (
     "profile",
     "sso_connection_test",
     "sso_login",
+    "sso_logout",
     "sso_user",
     "support_reference",
     "trusted_domain",

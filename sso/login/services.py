@@ -47,7 +47,9 @@ from sso.login import throttling
 from sso.login.mapping import attributes_map, received_names
 from sso.login.sessions import (
     SESSION_AUTHN_KEY,
+    SESSION_INDEX_KEY,
     SESSION_PROFILE_KEY,
+    SESSION_SUBJECT_KEY,
     SessionLimit,
     check_authn_age,
     session_limit_for,
@@ -114,7 +116,9 @@ def sso_login(
         with transaction.atomic():
             event = _sign_in(request, login, backend)
     except LoginRefused as refusal:
-        refusal.event = _refusal_record(request, profile, refusal)
+        refusal.event = login_event_record_refusal(
+            request=request, profile=profile, refusal=refusal
+        )
         if refusal.reason == Reason.UNSOLICITED_NOT_ALLOWED and profile.is_active:
             return AcsOutcome(reverse("sso:saml2_login", args=[profile.sid]), refusal.event)
         raise
@@ -126,14 +130,18 @@ def sso_login(
             Reason.SERVICE_UNAVAILABLE, component=infrastructure_component(error)
         )
         refusal.claims = _claims(login, backend)
-        refusal.event = _refusal_record(request, profile, refusal)
+        refusal.event = login_event_record_refusal(
+            request=request, profile=profile, refusal=refusal
+        )
         raise refusal from None
     except Exception:
         # The one last-resort catch at the ACS boundary: whatever failed, nobody is signed in.
         logger.exception("Unexpected error in the ACS of profile %s", profile.sid)
         request.session.flush()
         refusal = LoginRefused(Reason.INTERNAL_ERROR)
-        refusal.event = _refusal_record(request, profile, refusal)
+        refusal.event = login_event_record_refusal(
+            request=request, profile=profile, refusal=refusal
+        )
         raise refusal from None
     return AcsOutcome(_redirect_target(login, relay_state), event)
 
@@ -172,7 +180,7 @@ def sso_login_by_get(
         binding=binding,
         expected="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST",
     )
-    refusal.event = _refusal_record(request, profile, refusal)
+    refusal.event = login_event_record_refusal(request=request, profile=profile, refusal=refusal)
     return refusal
 
 
@@ -200,7 +208,9 @@ def sso_login_start(
             force_authn=sso_login_authn_due(request=request, profile=profile),
         )
     except LoginRefused as refusal:
-        refusal.event = _refusal_record(request, profile, refusal)
+        refusal.event = login_event_record_refusal(
+            request=request, profile=profile, refusal=refusal
+        )
         raise
 
 
@@ -348,6 +358,8 @@ def _sign_in(
     request.session[SESSION_PROFILE_KEY] = login.profile.sid
     if login.authn_instant is not None:
         request.session[SESSION_AUTHN_KEY] = login.authn_instant.isoformat()
+    request.session[SESSION_SUBJECT_KEY] = login.subject_id
+    request.session[SESSION_INDEX_KEY] = login.session_index
     # The stored session expires then, whichever worker reads it (the store is shared); one
     # kept from an earlier sign-in of the same person has its old limit replaced.
     request.session.set_expiry(ends_at if limit != SessionLimit.DEFAULT else None)
@@ -399,7 +411,9 @@ def used_assertions_prune(*, now: dt.datetime) -> int:
     return UsedAssertion.objects.filter(expires_at__lt=now).delete()[0]
 
 
-def _refusal_record(request: HttpRequest, profile: SSOProfile, refusal: LoginRefused) -> LoginEvent:
+def login_event_record_refusal(
+    *, request: HttpRequest, profile: SSOProfile, refusal: LoginRefused
+) -> LoginEvent:
     """A refused attempt's login event; past SSO_REFUSAL_EVENTS_PER_MINUTE from one client on one
     profile, further refusals are counted on the last event recorded instead of adding rows."""
     client = throttling.client_ip(request)

@@ -23,6 +23,10 @@ SESSION_PROFILE_KEY = "sso_profile_sid"
 # Kept in this browser's session, not on the account: whether an email's owner signed in
 # recently never shows in an AuthnRequest another browser can ask for.
 SESSION_AUTHN_KEY = "sso_authn_instant"
+# The NameID (as pysaml2 codes it) and SessionIndex the sign-in received: what the LogoutRequest
+# to the IdP names when the person signs out (sso/login/logout.py).
+SESSION_SUBJECT_KEY = "sso_subject_id"
+SESSION_INDEX_KEY = "sso_session_index"
 
 
 class SessionLimit(StrEnum):

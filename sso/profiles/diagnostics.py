@@ -11,7 +11,7 @@ from sso.events import TEST_RESPONSE_XML
 from sso.models import IdPKind, LoginEvent, SignaturePolicy, SSOProfile
 from sso.profiles.presets import Preset, preset_for
 from sso.reasons import Reason
-from sso.saml.config import sp_acs_url, sp_entity_id
+from sso.saml.config import sp_acs_url, sp_entity_id, sp_slo_url
 
 FIXES: dict[str, str] = {
     Reason.OK: "",
@@ -158,6 +158,23 @@ FIXES: dict[str, str] = {
         "Your organization enforces SSO, so {email} must sign in through your IdP; only "
         "break-glass owners keep password sign-in (Organization page)."
     ),
+    Reason.LOGOUT_SIGNATURE_MISSING: (
+        "Your IdP sent a {message} without a signature, so it was not trusted. In your IdP, "
+        "turn on signing of logout requests and responses ({signing_field}), with RSA-SHA256."
+    ),
+    Reason.LOGOUT_SIGNATURE_INVALID: (
+        "The signature of your IdP's logout message does not verify ({problem}). "
+        "Check that step 4 holds the certificate your IdP signs with now, and that it signs "
+        "with RSA-SHA256."
+    ),
+    Reason.LOGOUT_MALFORMED: (
+        "Your IdP's logout message could not be read as one for this profile ({problem}). "
+        "In your IdP, set the single logout URL of this application to {slo_url}."
+    ),
+    Reason.LOGOUT_UNKNOWN_RESPONSE: (
+        "Your IdP sent a LogoutResponse to a logout this browser did not start, or one already "
+        "answered ({in_response_to}). Nothing needs changing if it was a reload of the page."
+    ),
     Reason.SERVICE_UNAVAILABLE: (
         "Our shared cache or database did not answer; nothing needs changing in your IdP. "
         "Try again in a minute."
@@ -277,6 +294,7 @@ def fix_for(event: LoginEvent, profile: SSOProfile) -> str:
         recipient_field=guide.recipient_field,
         name_id_field=guide.name_id_field,
         acs_url=sp_acs_url(profile),
+        slo_url=sp_slo_url(profile),
         entity_id=sp_entity_id(profile),
         email=event.email or "(unknown)",
         event_id=event.reference,
@@ -322,6 +340,7 @@ DETAIL_LABELS = {
     "email_from": "Email taken from",
     "name_id": "NameID",
     "name_id_format": "NameID format",
+    "message": "Logout message",
 }
 
 

@@ -45,7 +45,7 @@ logger = logging.getLogger(__name__)
 MIN_INTERVAL = dt.timedelta(hours=1)
 # A worker that dies mid-refresh leaves its claim; another takes the profile after this.
 LEASE = dt.timedelta(minutes=15)
-HELD_FIELDS = ("idp_issuer", "idp_sso_url")
+HELD_FIELDS = ("idp_issuer", "idp_sso_url", "idp_slo_url")
 
 def _fetch_refusal(code: str) -> ValidationError:
     if code == "not_https":
@@ -152,7 +152,11 @@ def _certificate_plan(
 
 
 def _held_changes(*, profile: SSOProfile, metadata: IdPMetadata) -> dict[str, list[str]]:
-    proposed = {"idp_issuer": metadata.issuer, "idp_sso_url": metadata.sso_url}
+    proposed = {
+        "idp_issuer": metadata.issuer,
+        "idp_sso_url": metadata.sso_url,
+        "idp_slo_url": metadata.slo_url,
+    }
     return {
         name: [getattr(profile, name), value]
         for name, value in proposed.items()
@@ -287,8 +291,9 @@ def profile_metadata_approve(*, profile: SSOProfile, actor: User | None) -> None
     values = {name: change[1] for name, change in held.items() if name in HELD_FIELDS}
     if "idp_issuer" in values:
         issuer_check_available(profile=profile, issuer=values["idp_issuer"])
-    if "idp_sso_url" in values:
-        validate_https_url(values["idp_sso_url"])
+    for name in ("idp_sso_url", "idp_slo_url"):
+        if values.get(name):
+            validate_https_url(values[name])
     changes: dict[str, Any] = {name: [getattr(profile, name), v] for name, v in values.items()}
     for name, value in values.items():
         setattr(profile, name, value)

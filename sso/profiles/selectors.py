@@ -36,6 +36,7 @@ _SIGN_IN_FIELDS = (
     "name",
     "idp_issuer",
     "idp_sso_url",
+    "idp_slo_url",
     "default_redirect_url",
     "allow_idp_initiated",
     "jit_provisioning",

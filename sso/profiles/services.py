@@ -40,6 +40,7 @@ TRACKED_FIELDS = (
     "idp_kind",
     "idp_issuer",
     "idp_sso_url",
+    "idp_slo_url",
     "default_redirect_url",
     "allow_idp_initiated",
     "jit_provisioning",
@@ -172,6 +173,7 @@ def profile_configure(
     last_name_attribute: str | None = None,
     groups_attribute: str | None = None,
     metadata_url: str | None = None,
+    idp_slo_url: str | None = None,
 ) -> SSOProfile:
     """Save the IdP side of a profile in one step: all of it, or nothing.
 
@@ -180,7 +182,7 @@ def profile_configure(
     '' = the preset's usual names) are kept when None. A changed Issuer, SSO URL, certificate,
     signature policy or email attribute sends a Tested profile back to Configured: its last
     test no longer proves it. A new `metadata_url` ('' = none) is refreshed at the next run of
-    `profiles_metadata_refresh`; None keeps it.
+    `profiles_metadata_refresh`; None keeps it. `idp_slo_url` ('' = none) likewise.
     """
     issuer_check_available(profile=profile, issuer=idp_issuer)
     if domains is not None:
@@ -191,6 +193,8 @@ def profile_configure(
     profile.idp_kind = idp_kind
     profile.idp_issuer = idp_issuer
     profile.idp_sso_url = idp_sso_url
+    if idp_slo_url is not None:
+        profile.idp_slo_url = idp_slo_url
     profile.default_redirect_url = default_redirect_url
     profile.allow_idp_initiated = allow_idp_initiated
     profile.jit_provisioning = jit_provisioning

@@ -20,6 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from saml2 import BINDING_HTTP_POST
+from saml2.ident import code
 from saml2.response import (
     IncorrectlySigned,
     StatusError,
@@ -69,6 +70,10 @@ class VerifiedLogin:
     # pysaml2 then verified): when the person authenticated, and the IdP's session limit.
     authn_instant: dt.datetime | None = None
     session_not_on_or_after: dt.datetime | None = None
+    # The NameID as pysaml2 codes it (with its qualifiers) and the AuthnStatement's
+    # SessionIndex: what a LogoutRequest to the IdP names.
+    subject_id: str = ""
+    session_index: str = ""
     # The assertion's issuer and id, hashed, and until when they must stay refused.
     replay_digest: str = ""
     replay_until: dt.datetime | None = None
@@ -215,6 +220,11 @@ def _verify_signatures(  # noqa: ANN202
     return verified
 
 
+def _session_index(assertion: Any) -> str:
+    statements = getattr(assertion, "authn_statement", None) or []
+    return next((s.session_index for s in statements if s.session_index), "")
+
+
 def _name_id_from(name_id: object) -> tuple[str, str]:
     """The verified NameID's value and format; whether it is the email is the mapping's call."""
     value = (getattr(name_id, "text", None) or "").strip() if name_id is not None else ""
@@ -334,4 +344,6 @@ def _verify(
         replay_until=now + window,
         authn_instant=facts.authn_instant,
         session_not_on_or_after=facts.session_not_on_or_after,
+        subject_id=code(verified.name_id) if verified.name_id is not None else "",
+        session_index=_session_index(verified.assertion),
     )

@@ -46,17 +46,28 @@ def sp_acs_url(profile: SSOProfile) -> str:
     return _public_url(settings.SSO_PUBLIC_BASE_URL, "sso:saml2_acs", profile.sid)
 
 
+def sp_slo_url(profile: SSOProfile) -> str:
+    return _public_url(settings.SSO_PUBLIC_BASE_URL, "sso:saml2_slo", profile.sid)
+
+
 def _xmlsec_binary() -> str:
     return settings.SSO_XMLSEC_BINARY or get_xmlsec_binary(["/usr/bin", "/usr/local/bin"])
 
 
 def idp_metadata_xml(profile: SSOProfile) -> str:
-    """The profile's IdP as SAML metadata: pysaml2 trusts exactly these certificates."""
+    """The profile's IdP as SAML metadata: pysaml2 trusts exactly these certificates, and sends
+    logout messages to its single logout URL when it has one."""
     key_descriptors = "".join(
         '<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>'
         f"{certificate_body(certificate.pem)}"
         "</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"
         for certificate in profile.certificates.all()
+    )
+    single_logout = (
+        f'<md:SingleLogoutService Binding="{BINDING_HTTP_REDIRECT}" '
+        f"Location={quoteattr(profile.idp_slo_url)}/>"
+        if profile.idp_slo_url
+        else ""
     )
     return (
         '<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" '
@@ -64,6 +75,7 @@ def idp_metadata_xml(profile: SSOProfile) -> str:
         '<md:IDPSSODescriptor WantAuthnRequestsSigned="true" '
         'protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">'
         f"{key_descriptors}"
+        f"{single_logout}"
         f"<md:NameIDFormat>{NAMEID_FORMAT_EMAILADDRESS}</md:NameIDFormat>"
         f'<md:SingleSignOnService Binding="{BINDING_HTTP_REDIRECT}" '
         f"Location={quoteattr(profile.idp_sso_url)}/>"
@@ -81,6 +93,7 @@ def _config_version(profile: SSOProfile, allow_unsolicited: bool) -> tuple:
         profile.updated_at,
         profile.idp_issuer,
         profile.idp_sso_url,
+        profile.idp_slo_url,
         profile.signature_policy,
         tuple(sorted(c.fingerprint_sha256 for c in profile.certificates.all())),
         allow_unsolicited,
@@ -139,9 +152,16 @@ def _build_sp_config(profile: SSOProfile, *, allow_unsolicited: bool) -> SPConfi
     required = required_signatures(profile.signature_policy)
     service: dict = {
         "name": escape(profile.name),
-        "endpoints": {"assertion_consumer_service": [(sp_acs_url(profile), BINDING_HTTP_POST)]},
+        "endpoints": {
+            "assertion_consumer_service": [(sp_acs_url(profile), BINDING_HTTP_POST)],
+            # Logout by HTTP-Redirect only: a top-level navigation carries the session cookie
+            # back with the LogoutResponse, which a cross-site POST would not.
+            "single_logout_service": [(sp_slo_url(profile), BINDING_HTTP_REDIRECT)],
+        },
         "allow_unsolicited": allow_unsolicited,
         "authn_requests_signed": True,
+        "logout_requests_signed": True,
+        "logout_responses_signed": True,
         "want_response_signed": RESPONSE in required,
         "want_assertions_signed": ASSERTION in required,
         "name_id_format": NAMEID_FORMAT_EMAILADDRESS,

@@ -84,6 +84,8 @@ class IdPMetadata:
     issuer: str
     sso_url: str
     certificates: list[str] = field(default_factory=list)
+    # Its SingleLogoutService with the HTTP-Redirect binding; '' when it publishes none.
+    slo_url: str = ""
     # The earliest validUntil and shortest cacheDuration stated on the document, its entity or
     # its IDPSSODescriptor; None when none is stated (or one is not a valid xs: value).
     valid_until: dt.datetime | None = None
@@ -142,8 +144,17 @@ def _pem(body: str) -> str:
     return "-----BEGIN CERTIFICATE-----\n" + "\n".join(lines) + "\n-----END CERTIFICATE-----\n"
 
 
+def _redirect_locations(descriptor: etree._Element, service: str) -> list[str]:
+    return [
+        element.get("Location", "").strip()
+        for element in descriptor.findall(f"{{{MD}}}{service}")
+        if element.get("Binding") == BINDING_HTTP_REDIRECT
+    ]
+
+
 def parse_idp_metadata(xml: bytes | str) -> IdPMetadata:
-    """Issuer, HTTP-Redirect SSO URL and signing certificates of one IdP; ValidationError else."""
+    """Issuer, HTTP-Redirect SSO and logout URLs and signing certificates of one IdP;
+    ValidationError else."""
     data = xml.encode() if isinstance(xml, str) else xml
     data = data.strip()
     if not data:
@@ -179,11 +190,7 @@ def parse_idp_metadata(xml: bytes | str) -> IdPMetadata:
     if len(idps) > 1:
         raise field_error("metadata_several_idps")
     entity, descriptor = idps[0]
-    redirect = [
-        service.get("Location", "").strip()
-        for service in descriptor.findall(f"{{{MD}}}SingleSignOnService")
-        if service.get("Binding") == BINDING_HTTP_REDIRECT
-    ]
+    redirect = _redirect_locations(descriptor, "SingleSignOnService")
     if not redirect or not redirect[0]:
         raise field_error("metadata_no_redirect")
     certificates = [
@@ -201,6 +208,7 @@ def parse_idp_metadata(xml: bytes | str) -> IdPMetadata:
         issuer=entity.get("entityID", "").strip(),
         sso_url=redirect[0],
         certificates=unique,
+        slo_url=next(iter(_redirect_locations(descriptor, "SingleLogoutService")), ""),
         valid_until=valid_until,
         cache_duration=cache_duration,
     )

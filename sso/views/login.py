@@ -17,13 +17,15 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from sso.domains.selectors import profile_for_email, trusted_domain_sso_off_for
 from sso.forms import EmailForm, PasswordForm, SignUpForm
-from sso.login.services import SESSION_PROFILE_KEY, password_login
+from sso.login.logout import sso_logout_start
+from sso.login.services import password_login
 from sso.login.throttling import client_ip
 from sso.models import SSOProfile
 from sso.organizations.accounts import user_email_verification_resend, user_email_verify
 from sso.organizations.selectors import email_verification_for_token
 from sso.organizations.services import organization_signup
 from sso.profiles.presets import preset_for
+from sso.profiles.selectors import profile_idp_name
 from sso.reasons import LoginRefused, Reason
 from sso.validators import email_domain, same_origin_path
 from sso.views.headers import to_any_idp
@@ -134,9 +136,7 @@ class PasswordStepView(View):
         return render(self.request, self.template_name, context, status=status)
 
 
-@method_decorator(
-    [never_cache, sensitive_post_parameters("password"), to_any_idp], name="dispatch"
-)
+@method_decorator([never_cache, sensitive_post_parameters("password"), to_any_idp], name="dispatch")
 class SignUpView(View):
     def get(self, request: HttpRequest) -> HttpResponse:
         return render(request, "sso/login/signup.html", {"form": SignUpForm()})
@@ -218,15 +218,34 @@ class EmailVerifyView(View):
         return redirect("sso:login")
 
 
+def signed_out(
+    request: HttpRequest, profile: SSOProfile | None, *, at_idp: bool = False
+) -> HttpResponse:
+    """Where a signed-out browser lands: the profile's default redirect URL, or Log In."""
+    if profile is not None and profile.default_redirect_url:
+        return HttpResponseRedirect(profile.default_redirect_url)
+    if at_idp:
+        messages.success(request, "You are signed out here and at your identity provider.")
+    else:
+        messages.success(request, "You are signed out.")
+    return redirect("sso:login")
+
+
 @method_decorator(never_cache, name="dispatch")
 class LogoutView(View):
-    """Sign out; after an SSO sign-in, continue to the profile's default redirect URL."""
+    """Sign out here, then at the IdP (single logout) after an SSO sign-in whose IdP has a
+    single logout URL.
+
+    The way on to the IdP is a page that refreshes to it rather than a redirect: browsers
+    check a form's CSP form-action on every redirect its submission follows, and the sign-out
+    form is on every page."""
 
     def post(self, request: HttpRequest) -> HttpResponse:
-        sid = request.session.get(SESSION_PROFILE_KEY)
-        auth.logout(request)
-        profile = SSOProfile.objects.filter(sid=sid).first() if sid else None
-        if profile is not None and profile.default_redirect_url:
-            return HttpResponseRedirect(profile.default_redirect_url)
-        messages.success(request, "You are signed out.")
-        return redirect("sso:login")
+        sign_out = sso_logout_start(request=request)
+        if sign_out.idp_logout_url:
+            context = {
+                "url": sign_out.idp_logout_url,
+                "idp_name": profile_idp_name(profile=sign_out.profile),
+            }
+            return render(request, "sso/login/signing_out.html", context)
+        return signed_out(request, sign_out.profile)

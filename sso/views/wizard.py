@@ -49,7 +49,7 @@ from sso.profiles.services import (
     profile_remove_certificate,
 )
 from sso.saml.authn import authn_request_url
-from sso.saml.config import sp_acs_url, sp_entity_id
+from sso.saml.config import sp_acs_url, sp_entity_id, sp_slo_url
 from sso.saml.pending import browser_token, set_browser_cookie
 from sso.views.access import OrganizationAdminMixin
 from sso.views.headers import to_idp
@@ -70,6 +70,7 @@ class WizardMixin(OrganizationAdminMixin):
             current_step=step,
             entity_id=sp_entity_id(profile),
             acs_url=sp_acs_url(profile),
+            slo_url=sp_slo_url(profile),
             setup=profile_setup(profile=profile),
         )
 
@@ -186,6 +187,7 @@ class IdPMetadataStepView(WizardMixin, View):
                     idp_kind=form.cleaned_data["idp_kind"],
                     idp_issuer=form.cleaned_data["idp_issuer"],
                     idp_sso_url=form.cleaned_data["idp_sso_url"],
+                    idp_slo_url=form.cleaned_data["idp_slo_url"],
                     certificates=form.cleaned_data["certificates"],
                     default_redirect_url=form.cleaned_data["default_redirect_url"],
                     domains=form.cleaned_data["domains"],
@@ -223,6 +225,7 @@ class IdPMetadataStepView(WizardMixin, View):
             "metadata_url": url or profile.metadata_url,
             "idp_issuer": metadata.issuer,
             "idp_sso_url": metadata.sso_url,
+            "idp_slo_url": metadata.slo_url,
             "certificate": metadata.certificates[0],
             "additional_certificate": "".join(metadata.certificates[1:2]),
         }
@@ -243,6 +246,7 @@ class IdPMetadataStepView(WizardMixin, View):
             "idp_kind": profile.idp_kind,
             "idp_issuer": profile.idp_issuer,
             "idp_sso_url": profile.idp_sso_url,
+            "idp_slo_url": profile.idp_slo_url,
             "default_redirect_url": profile.default_redirect_url,
             "domains": [d.domain for d in profile.domains.all()],
             "allow_idp_initiated": profile.allow_idp_initiated,

@@ -19,7 +19,7 @@ from sso.profiles.sp_keys import (
     profile_sp_key_rollover_finish,
     profile_sp_key_rollover_start,
 )
-from sso.saml.config import sp_acs_url, sp_entity_id
+from sso.saml.config import sp_acs_url, sp_entity_id, sp_slo_url
 from sso.views.wizard import WizardMixin
 
 
@@ -34,6 +34,7 @@ def sp_values_sheet(request: HttpRequest, profile: SSOProfile) -> str:
         "idp_kind_label": IdPKind(profile.idp_kind).label,
         "entity_id": sp_entity_id(profile),
         "acs_url": sp_acs_url(profile),
+        "slo_url": sp_slo_url(profile),
     }
     # Plain text, not markup: render_to_string marks its output safe, which would let a typed
     # profile or organization name close the textarea it is shown in.

@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, ClassVar, Self
+from urllib.parse import urlsplit
 
 from playwright.sync_api import Page
 
@@ -252,7 +253,7 @@ class SimpleSAMLphpIdP(_IdPProcess):
         for folder in folders.values():
             folder.mkdir(parents=True, exist_ok=True)
         write_signing_key_pair(folders["cert"], f"SimpleSAMLphp e2e IdP {self.port}")
-        self._write_config(folders)
+        self._write_config(folders, sp_origin=urlsplit(acs_url).netloc)
         self._write_metadata(folders["metadata"], sp_metadata_xml, sp_entity_id)
         env = {**os.environ, "SIMPLESAMLPHP_CONFIG_DIR": str(folders["config"])}
         command = [
@@ -265,7 +266,7 @@ class SimpleSAMLphpIdP(_IdPProcess):
         ]  # fmt: skip
         self._spawn(command, env=env, cwd=workdir)
 
-    def _write_config(self, folders: dict[str, Path]) -> None:
+    def _write_config(self, folders: dict[str, Path], *, sp_origin: str) -> None:
         config = {
             "baseurlpath": f"{self.base_url}/",
             "certdir": f"{folders['cert']}/",
@@ -296,6 +297,8 @@ class SimpleSAMLphpIdP(_IdPProcess):
             "session.phpsession.savepath": str(folders["sessions"]),
             "store.type": "phpsession",
             "statistics.out": [],
+            # Where its own logout page may send the browser back to (ReturnTo): our SP.
+            "trusted.url.domains": [sp_origin],
         }
         users = {
             f"{user.username}:{user.password}": {
@@ -321,6 +324,9 @@ class SimpleSAMLphpIdP(_IdPProcess):
             "saml20.sign.assertion": self.signs in (BOTH, ASSERTION),
             "signature.algorithm": RSA_SHA256,
             "assertion.encryption": False,
+            # Single logout: its LogoutRequests and LogoutResponses signed, ours required so.
+            "sign.logout": True,
+            "validate.logout": True,
         }
         hosted = {
             "host": "__DEFAULT__",

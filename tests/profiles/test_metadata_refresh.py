@@ -517,3 +517,25 @@ def test_refresh_of_metadata_past_its_valid_until_keeps_the_last_good_copy(
 
     assert "validUntil has passed" in outcome.error
     assert list(profile.certificates.values_list("pem", flat=True)) == [idp_keys.certificate_pem]
+
+
+def test_refresh_holds_a_new_single_logout_url_for_approval(profile, served, idp_keys, admin):
+    slo = (
+        '<md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" '
+        'Location="https://idp.acme.test/slo"/>'
+    )
+    xml = document(profile, idp_keys.certificate_pem)
+    served.files["/metadata"] = xml.replace(
+        "<md:SingleSignOnService", slo + "<md:SingleSignOnService", 1
+    )
+
+    refresh(profile)
+
+    profile.refresh_from_db()
+    assert profile.idp_slo_url == ""
+    assert profile.metadata_pending["changes"] == {"idp_slo_url": ["", "https://idp.acme.test/slo"]}
+
+    profile_metadata_approve(profile=profile, actor=admin.user)
+
+    profile.refresh_from_db()
+    assert profile.idp_slo_url == "https://idp.acme.test/slo"

@@ -177,9 +177,7 @@ def test_configure_idp_step_uses_vendor_wording(admin_client, draft, kind, wordi
     assert "email" in content.lower()
 
 
-def test_step_one_shows_sp_certificate_to_copy_and_download_and_no_encryption(
-    admin_client, draft
-):
+def test_step_one_shows_sp_certificate_to_copy_and_download_and_no_encryption(admin_client, draft):
     content = admin_client.get(reverse("sso:wizard_sp_metadata", args=[draft.sid])).content.decode()
     assert certificate_body(draft.sp_certificate_pem)[:64] in content
     assert 'data-copy="sp-certificate"' in content
@@ -204,8 +202,16 @@ def test_configure_idp_select_does_not_submit_on_change(admin_client, draft):
 @pytest.mark.parametrize(
     ("kind", "words"),
     [
-        ("keycloak", ["Sign documents", "Sign assertions", "Force name ID format", "Client "
-                      "signature required", "Encrypt assertions"]),
+        (
+            "keycloak",
+            [
+                "Sign documents",
+                "Sign assertions",
+                "Force name ID format",
+                "Client signature required",
+                "Encrypt assertions",
+            ],
+        ),
         ("google", ["Signed response", "never both", "Response signed"]),
         ("adfs", ["-SamlResponseSignature MessageAndAssertion", "no NameID"]),
         ("entra_id", ["Signing Option", "NotBefore equal to IssueInstant"]),
@@ -556,3 +562,40 @@ def test_audit_log_lists_changes_without_secrets(admin_client, draft, certificat
     assert "BEGIN CERTIFICATE" not in content
     assert draft.sp_private_key_encrypted not in content
     assert "Other org profile" not in content
+
+
+def test_idp_metadata_import_fills_the_single_logout_url(admin_client, draft, certificate_pem):
+    redirect = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect"
+    xml = METADATA.substitute(
+        entity_id="https://idp.acme.test/metadata",
+        sso_url="https://idp.acme.test/sso",
+        certificate=certificate_body(certificate_pem),
+        encryption_certificate=certificate_body(certificate_pem),
+    ).replace(
+        "<md:NameIDFormat>",
+        '<md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" '
+        'Location="https://idp.acme.test/slo/post"/>'
+        f'<md:SingleLogoutService Binding="{redirect}" Location="https://idp.acme.test/slo"/>'
+        "<md:NameIDFormat>",
+    )
+    url = reverse("sso:wizard_idp_metadata", args=[draft.sid])
+
+    response = admin_client.post(url, {"import": "1", "metadata_xml": xml})
+
+    assert response.context["form"].initial["idp_slo_url"] == "https://idp.acme.test/slo"
+    data = settings_data(certificate_pem) | {"idp_slo_url": "https://idp.acme.test/slo"}
+    assert admin_client.post(url, data).status_code == HTTPStatus.FOUND
+    draft.refresh_from_db()
+    assert draft.idp_slo_url == "https://idp.acme.test/slo"
+
+
+def test_idp_single_logout_url_must_be_https(admin_client, draft, certificate_pem):
+    url = reverse("sso:wizard_idp_metadata", args=[draft.sid])
+    data = settings_data(certificate_pem) | {"idp_slo_url": "ftp://idp.acme.test/slo"}
+
+    response = admin_client.post(url, data)
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "idp_slo_url" in response.context["form"].errors
+    draft.refresh_from_db()
+    assert (draft.idp_slo_url, draft.status) == ("", ProfileStatus.DRAFT)

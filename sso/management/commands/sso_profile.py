@@ -39,6 +39,7 @@ from sso.validators import CERTIFICATE_MAX_LENGTH, MESSAGES, validate_https_url
 FLAGS = {
     "idp_issuer": "--issuer",
     "idp_sso_url": "--sso-url",
+    "idp_slo_url": "--slo-url",
     "certificate": "--cert-file",
     "domains": "--domain",
     "name": "--name",
@@ -48,7 +49,13 @@ FLAGS = {
     "email_attribute": "--email-attribute",
 }
 # What a metadata file sets, so that its errors name the file rather than a flag not given.
-FROM_METADATA = ("idp_issuer", "idp_sso_url", "certificate", "additional_certificate")
+FROM_METADATA = (
+    "idp_issuer",
+    "idp_sso_url",
+    "idp_slo_url",
+    "certificate",
+    "additional_certificate",
+)
 
 
 def _describe(profile: SSOProfile) -> dict[str, Any]:
@@ -61,6 +68,7 @@ def _describe(profile: SSOProfile) -> dict[str, Any]:
         "status": profile.status,
         "idp_issuer": profile.idp_issuer,
         "idp_sso_url": profile.idp_sso_url,
+        "idp_slo_url": profile.idp_slo_url,
         "signature_policy": profile.signature_policy,
         "email_attribute": profile.email_attribute,
         "metadata_url": profile.metadata_url,
@@ -128,6 +136,7 @@ def _add_profile_arguments(parser: ArgumentParser, *, create: bool) -> None:
     )
     parser.add_argument("--issuer", help="IdP Issuer (entity ID)")
     parser.add_argument("--sso-url", help="IdP single sign-on URL")
+    parser.add_argument("--slo-url", help="IdP single logout URL (HTTP-Redirect); '' for none")
     parser.add_argument(
         "--cert-file",
         type=Path,
@@ -245,6 +254,7 @@ class Command(BaseCommand):
             "idp_kind": profile.idp_kind,
             "issuer": profile.idp_issuer,
             "sso_url": profile.idp_sso_url,
+            "slo_url": profile.idp_slo_url,
             "default_redirect_url": profile.default_redirect_url,
             "domain": [d.domain for d in profile.domains.all()],
             "allow_idp_initiated": profile.allow_idp_initiated,
@@ -282,7 +292,9 @@ class Command(BaseCommand):
                 if options["metadata_file"]
                 else self._fetched(options["metadata_url"])
             )
-            values.update(issuer=metadata.issuer, sso_url=metadata.sso_url)
+            values.update(
+                issuer=metadata.issuer, sso_url=metadata.sso_url, slo_url=metadata.slo_url
+            )
             certificates = metadata.certificates
         elif options["cert_file"]:
             certificates = [
@@ -299,6 +311,7 @@ class Command(BaseCommand):
                 "idp_kind": values.get("idp_kind", IdPKind.OTHER),
                 "idp_issuer": values.get("issuer", ""),
                 "idp_sso_url": values.get("sso_url", ""),
+                "idp_slo_url": values.get("slo_url", ""),
                 # The wizard keeps the first two of an IdP's certificates the same way.
                 "certificate": "".join(certificates[:1]),
                 "additional_certificate": "".join(certificates[1:2]),
@@ -349,6 +362,7 @@ class Command(BaseCommand):
             idp_kind=data["idp_kind"],
             idp_issuer=data["idp_issuer"],
             idp_sso_url=data["idp_sso_url"],
+            idp_slo_url=data["idp_slo_url"],
             certificates=data["certificates"],
             default_redirect_url=data["default_redirect_url"],
             domains=data["domains"] if options["domain"] is not None else None,

@@ -200,9 +200,16 @@ class ProfileSaml2Client(Saml2Client):
     """djangosaml2's client for one profile's SPConfig."""
 
     def __init__(
-        self, config: SPConfig, *, in_process: bool, received: ReceivedDocument | None = None
+        self,
+        config: SPConfig,
+        *,
+        in_process: bool,
+        received: ReceivedDocument | None = None,
+        state_cache: dict | None = None,
     ) -> None:
-        super().__init__(config)
+        """`state_cache`: where pysaml2 keeps the ids of the logout requests it sent
+        (djangosaml2's StateCache, in the session)."""
+        super().__init__(config, state_cache=state_cache)
         self._received = received
         if in_process:
             self.sec = InProcessSecurityContext.replacing(self.sec, received=received)

@@ -1,0 +1,266 @@
+"""Single logout with a profile's IdP: pysaml2's LogoutRequest and LogoutResponse, through
+djangosaml2's client and its session-held state, over HTTP-Redirect with RSA-SHA256.
+
+SP-initiated: `logout_request_url` signs a LogoutRequest naming the NameID and SessionIndex the
+sign-in received; pysaml2 remembers its id in the session (djangosaml2's StateCache), and
+`logout_response_read` accepts only the signed LogoutResponse answering it.
+IdP-initiated: `idp_logout_request_read` verifies the IdP's signed LogoutRequest, and
+`idp_logout_response_url` answers it with a signed LogoutResponse.
+
+pysaml2 as an SP verifies neither signature on its own: it requires a LogoutRequest's only
+where an IdP config asks AuthnRequests to be signed, and never checks a redirected
+LogoutResponse's. Both are required here, with pysaml2's own checks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from djangosaml2.cache import StateCache
+from djangosaml2.utils import get_location
+from saml2 import BINDING_HTTP_REDIRECT
+from saml2 import request as saml_request
+from saml2.ident import decode
+from saml2.response import IncorrectlySigned, LogoutResponse
+from saml2.s_utils import UnknownPrincipal, status_message_factory, success_status_factory
+from saml2.samlp import STATUS_UNKNOWN_PRINCIPAL
+from saml2.sigver import verify_redirect_signature
+from saml2.xmldsig import SIG_RSA_SHA256
+
+from sso.models import SSOProfile
+from sso.reasons import LoginRefused, Reason
+from sso.saml.config import ProfileSigningKey, sp_config_for
+from sso.saml.pysaml2.client import ProfileSaml2Client
+
+MAX_MESSAGE_CHARS = 64 * 1024  # a deflated, base64 logout message is a few hundred bytes
+
+
+class SignedLogoutRequest(saml_request.LogoutRequest):
+    """pysaml2's LogoutRequest, its signature always required (the query's for HTTP-Redirect)."""
+
+    def loads(self, xmldata: Any, binding: str, origdoc: Any = None, must: Any = None, **kwargs):
+        return super().loads(xmldata, binding, origdoc=origdoc, must=True, **kwargs)
+
+
+class ProfileLogoutClient(ProfileSaml2Client):
+    """djangosaml2's client for one profile's logout messages, signing with the profile's key;
+    the ids of the LogoutRequests it sends are kept in the session (djangosaml2's StateCache)."""
+
+    def __init__(self, profile: SSOProfile, session: MutableMapping[str, Any]) -> None:
+        self.state_cache = StateCache(session)
+        super().__init__(
+            sp_config_for(profile),
+            in_process=settings.SSO_SIGNATURE_BACKEND == "inprocess",
+            state_cache=self.state_cache,
+        )
+        # The HTTP-Redirect binding's signer and verifier: RSA-SHA256 only.
+        self.sec.sec_backend = ProfileSigningKey(profile)
+        self.profile = profile
+
+    def parse_logout_request(self, xmlstr: str, binding: str = BINDING_HTTP_REDIRECT, **kwargs):
+        return self._parse_request(
+            xmlstr, SignedLogoutRequest, "single_logout_service", binding, **kwargs
+        )
+
+    def redirect_signature_verifies(self, query: Mapping[str, str], message: str) -> bool:
+        """The HTTP-Redirect signature of `message` ("SAMLRequest" or "SAMLResponse"), checked
+        by pysaml2 against each certificate the profile trusts."""
+        signed = {
+            key: query[key]
+            for key in (message, "RelayState", "SigAlg", "Signature")
+            if key in query
+        }
+        certificates = self.sec.metadata.certs(self.profile.idp_issuer, "any", "signing")
+        return any(
+            verify_redirect_signature(signed, self.sec.sec_backend, certificate)
+            for _, certificate in certificates
+        )
+
+
+def _check_redirect_query(query: Mapping[str, str], message: str) -> None:
+    if len(query.get(message, "")) > MAX_MESSAGE_CHARS:
+        raise LoginRefused(Reason.LOGOUT_MALFORMED, problem=f"{message} is too large")
+    if not query.get("Signature") or not query.get("SigAlg"):
+        raise LoginRefused(
+            Reason.LOGOUT_SIGNATURE_MISSING,
+            message="LogoutRequest" if message == "SAMLRequest" else "LogoutResponse",
+        )
+    if query["SigAlg"] != SIG_RSA_SHA256:
+        raise LoginRefused(
+            Reason.LOGOUT_SIGNATURE_INVALID, problem=f"signed with {query['SigAlg'][:200]}"
+        )
+
+
+def logout_request_url(
+    *,
+    profile: SSOProfile,
+    subject_id: str,
+    session_index: str,
+    session: MutableMapping[str, Any],
+) -> str | None:
+    """The IdP URL carrying a signed LogoutRequest for this sign-in, or None when the IdP has
+    no single logout URL. Its id is kept in `session` for the LogoutResponse."""
+    if not (profile.idp_slo_url and profile.is_configured and subject_id):
+        return None
+    client = ProfileLogoutClient(profile, session)
+    name_id = decode(subject_id)
+    client.users.add_information_about_person(
+        {
+            "name_id": name_id,
+            "issuer": profile.idp_issuer,
+            "not_on_or_after": 0,
+            "ava": {},
+            "session_index": session_index or None,
+        }
+    )
+    result = client.global_logout(name_id, sign=True, sign_alg=SIG_RSA_SHA256)
+    client.state_cache.sync()
+    for outcome in result.values():
+        binding, http_info = outcome
+        if binding == BINDING_HTTP_REDIRECT:
+            return get_location(http_info)
+    return None
+
+
+@dataclass(frozen=True)
+class IdPLogoutRequest:
+    """What a verified LogoutRequest of the IdP names."""
+
+    request_id: str
+    issue_instant: dt.datetime | None
+    name_id: str
+    name_id_format: str
+    session_indexes: tuple[str, ...]
+
+
+def idp_logout_request_read(
+    *, profile: SSOProfile, query: Mapping[str, str], session: MutableMapping[str, Any]
+) -> IdPLogoutRequest:
+    """The IdP's LogoutRequest, its signature, Destination, issuer and time verified by
+    pysaml2; LoginRefused else."""
+    _check_redirect_query(query, "SAMLRequest")
+    client = ProfileLogoutClient(profile, session)
+    try:
+        parsed = client.parse_logout_request(
+            query["SAMLRequest"],
+            BINDING_HTTP_REDIRECT,
+            relay_state=query.get("RelayState"),
+            sigalg=query["SigAlg"],
+            signature=query["Signature"],
+        )
+    except Exception as error:  # pysaml2 raises a dozen kinds: none of them signs anyone out
+        raise _refusal(error) from None
+    message = parsed.message if parsed else None
+    if message is None or message.name_id is None:
+        raise LoginRefused(Reason.LOGOUT_MALFORMED, problem="no NameID")
+    issuer = (message.issuer.text or "").strip() if message.issuer is not None else ""
+    if issuer != profile.idp_issuer:
+        raise LoginRefused(
+            Reason.ISSUER_MISMATCH, received=issuer[:200], expected=profile.idp_issuer
+        )
+    return IdPLogoutRequest(
+        request_id=message.id,
+        issue_instant=_instant(message.issue_instant),
+        name_id=(message.name_id.text or "").strip(),
+        name_id_format=message.name_id.format or "",
+        session_indexes=tuple((index.text or "").strip() for index in message.session_index or []),
+    )
+
+
+def idp_logout_response_url(
+    *,
+    profile: SSOProfile,
+    query: Mapping[str, str],
+    session: MutableMapping[str, Any],
+    signed_out: bool,
+) -> str | None:
+    """The IdP URL carrying our signed LogoutResponse to its verified LogoutRequest (Success,
+    or UnknownPrincipal when nobody was signed in under that NameID); None when the IdP has
+    no single logout URL to answer at."""
+    if not profile.idp_slo_url:
+        return None
+    client = ProfileLogoutClient(profile, session)
+    request = client.parse_logout_request(
+        query["SAMLRequest"],
+        BINDING_HTTP_REDIRECT,
+        relay_state=query.get("RelayState"),
+        sigalg=query["SigAlg"],
+        signature=query["Signature"],
+    )
+    status = (
+        success_status_factory()
+        if signed_out
+        else status_message_factory(
+            "Nobody is signed in under this NameID", STATUS_UNKNOWN_PRINCIPAL
+        )
+    )
+    response = client.create_logout_response(
+        request.message, bindings=[BINDING_HTTP_REDIRECT], status=status, sign=False
+    )
+    destination = client.response_args(request.message, [BINDING_HTTP_REDIRECT])["destination"]
+    http_info = client.apply_binding(
+        BINDING_HTTP_REDIRECT,
+        response,
+        destination,
+        query.get("RelayState", ""),
+        response=True,
+        sign=True,
+        sigalg=SIG_RSA_SHA256,
+    )
+    return get_location(http_info)
+
+
+def logout_response_read(
+    *, profile: SSOProfile, query: Mapping[str, str], session: MutableMapping[str, Any]
+) -> bool:
+    """Whether the IdP's signed LogoutResponse, answering the LogoutRequest this browser sent,
+    says the person is signed out there; LoginRefused when it is not one we can trust."""
+    _check_redirect_query(query, "SAMLResponse")
+    client = ProfileLogoutClient(profile, session)
+    if not client.redirect_signature_verifies(query, "SAMLResponse"):
+        raise LoginRefused(
+            Reason.LOGOUT_SIGNATURE_INVALID,
+            message="LogoutResponse",
+            problem="no certificate of this profile verifies it",
+        )
+    try:
+        response: LogoutResponse | None = client.parse_logout_request_response(
+            query["SAMLResponse"], BINDING_HTTP_REDIRECT
+        )
+    except Exception as error:  # as above: whatever pysaml2 refuses is refused
+        raise _refusal(error) from None
+    if response is None:
+        raise LoginRefused(Reason.LOGOUT_MALFORMED, problem="not a LogoutResponse")
+    in_response_to = response.in_response_to or ""
+    if in_response_to not in client.state_cache:
+        raise LoginRefused(Reason.LOGOUT_UNKNOWN_RESPONSE, in_response_to=in_response_to[:200])
+    del client.state_cache[in_response_to]
+    client.state_cache.sync()
+    issuer = (response.issuer() or "").strip()
+    if issuer != profile.idp_issuer:
+        raise LoginRefused(
+            Reason.ISSUER_MISMATCH, received=issuer[:200], expected=profile.idp_issuer
+        )
+    return response.status_ok()
+
+
+def _instant(text: str | None) -> dt.datetime | None:
+    try:
+        instant = dt.datetime.fromisoformat((text or "").strip())
+    except ValueError:
+        return None
+    return instant if instant.tzinfo else instant.replace(tzinfo=dt.UTC)
+
+
+def _refusal(error: Exception) -> LoginRefused:
+    if isinstance(error, IncorrectlySigned):
+        return LoginRefused(Reason.LOGOUT_SIGNATURE_INVALID, problem=str(error)[:200])
+    if isinstance(error, UnknownPrincipal):
+        return LoginRefused(Reason.LOGOUT_MALFORMED, problem="unknown principal")
+    return LoginRefused(
+        Reason.LOGOUT_MALFORMED, problem=f"{type(error).__name__}: {str(error)[:200]}"
+    )
