@@ -121,7 +121,7 @@ def server_log(path: Path) -> str:
 
 
 @dataclass
-class Browser:
+class WebSession:
     """Cookies and CSRF tokens over plain HTTP, as a browser signs in on `make run`."""
 
     base_url: str
@@ -200,7 +200,7 @@ def test_make_run_server_refreshes_due_metadata_by_itself_and_the_admin_sees_it(
             wait_until_ready(server, lambda: None if accepts(port) else "refused", timeout=30)
         except NotReady as error:
             pytest.fail(f"runserver_with_jobs {error}:\n{log_tail(log_path)}")
-        browser = Browser(f"http://{HOST}:{port}")
+        browser = WebSession(f"http://{HOST}:{port}")
         browser.submit(reverse("sso:login"), {"email": ADMIN_EMAIL})
         landed = browser.submit(reverse("sso:login_password"), {"password": PASSWORD})
         assert "/login/" not in landed
