@@ -6,11 +6,13 @@ from pathlib import Path
 
 import environ
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-DOT_ENV_FILE = BASE_DIR / ".env"
+# Another file than the checkout's .env: tests/jobs/test_make_run.py writes its own.
+DOT_ENV_FILE = Path(env.str("DJANGO_DOT_ENV_FILE", default="") or BASE_DIR / ".env")
 
 
 def _is_development_dot_env(path: Path) -> bool:
@@ -278,6 +280,11 @@ SSO_DOMAIN_HTTPS_ALLOW_PRIVATE = env.bool("SSO_DOMAIN_HTTPS_ALLOW_PRIVATE", defa
 # when the document's cacheDuration or validUntil asks, never within the hour), with jitter.
 SSO_METADATA_REFRESH_HOURS = env.int("SSO_METADATA_REFRESH_HOURS", default=24)
 SSO_METADATA_TIMEOUT_SECONDS = env.float("SSO_METADATA_TIMEOUT_SECONDS", default=10.0)
+# How often the job engine looks for profiles whose refresh is due (sso/tasks.py), in minutes:
+# a divisor of 60. Each profile still keeps its own schedule above.
+SSO_METADATA_REFRESH_CHECK_MINUTES = env.int("SSO_METADATA_REFRESH_CHECK_MINUTES", default=10)
+if not 1 <= SSO_METADATA_REFRESH_CHECK_MINUTES <= 60 or 60 % SSO_METADATA_REFRESH_CHECK_MINUTES:
+    raise ImproperlyConfigured("SSO_METADATA_REFRESH_CHECK_MINUTES must be a divisor of 60")
 # The built-in demo IdP of `make run` (/dev-idp/, sso/devidp/): development only. It is routed
 # only while DEBUG is on, and the check sso.E003 refuses to start with it on and DEBUG off.
 SSO_DEMO_IDP = env.bool("SSO_DEMO_IDP", default=DEBUG)

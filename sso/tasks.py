@@ -4,6 +4,7 @@ does the in-process consumer of `make run` (sso/jobs/engine.py). Each runs under
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
@@ -30,10 +31,10 @@ def prune_job() -> None:
     job_run(name="prune", work=lambda: job_prune(now=timezone.now()))
 
 
-@db_periodic_task(crontab(minute="*/10"))
+@db_periodic_task(crontab(minute=f"*/{settings.SSO_METADATA_REFRESH_CHECK_MINUTES}"))
 def metadata_refresh_job() -> None:
-    """Every ten minutes, the profiles whose IdP metadata refresh is due (each profile's own
-    schedule: 24 h by default, never more often than hourly)."""
+    """Every SSO_METADATA_REFRESH_CHECK_MINUTES (ten), the profiles whose IdP metadata refresh
+    is due (each profile's own schedule: 24 h by default, never more often than hourly)."""
     job_run(name="metadata_refresh", work=lambda: profiles_metadata_refresh(now=timezone.now()))
 
 

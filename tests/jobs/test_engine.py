@@ -54,3 +54,10 @@ def test_periodic_jobs_due_at_a_minute_are_enqueued_and_run_in_process(consumer)
 
     assert _succeeded("prune") is not None
     connection.close()
+
+
+def test_due_metadata_refreshes_are_looked_for_every_ten_minutes_by_default():
+    def due(minute: int) -> list[str]:
+        return [task.name for task in HUEY.read_periodic(dt.datetime(2030, 1, 1, 4, minute))]
+
+    assert [m for m in range(60) if "metadata_refresh_job" in due(m)] == list(range(0, 60, 10))
