@@ -83,6 +83,12 @@ class Preset:
     time_note: str = ""
     # When it needs our SP signing certificate (it verifies our signed AuthnRequests).
     sp_certificate_note: str = ""
+    # Where it takes our single logout URL and shows its own, and what it needs for it.
+    slo_note: str = (
+        "If your IdP offers single logout, give it our single logout URL (HTTP-Redirect) and "
+        "our SP signing certificate, have it sign its logout messages, and paste its own "
+        "single logout URL in step 4."
+    )
 
 
 GENERIC = Preset(
@@ -103,6 +109,12 @@ GENERIC = Preset(
 
 PRESETS: dict[str, Preset] = {
     IdPKind.OKTA: Preset(
+        slo_note=(
+            "In Okta, under SAML Settings → Show Advanced Settings, tick Enable Single Logout, "
+            "set Single Logout URL to our single logout URL and SP Issuer to our Entity ID, and "
+            "upload our SP signing certificate as the Signature Certificate. Okta's own Single "
+            "Logout URL is in View SAML setup instructions."
+        ),
         create_app="In the Okta Admin Console: Applications → Create App Integration → SAML 2.0.",
         audience_field="Audience URI (SP Entity ID)",
         acs_field="Single sign-on URL (keep 'Use this for Recipient URL and Destination URL' "
@@ -125,6 +137,11 @@ PRESETS: dict[str, Preset] = {
         "set to Email).",
     ),
     IdPKind.ENTRA_ID: Preset(
+        slo_note=(
+            "In Entra ID, set Logout Url (Optional) under Basic SAML Configuration to our single "
+            "logout URL. Entra's own Logout URL is in the Set up section of the app's Single "
+            "sign-on page."
+        ),
         create_app="In the Microsoft Entra admin center: Enterprise applications → New "
         "application → Create your own application → Non-gallery; then Single sign-on → SAML.",
         audience_field="Identifier (Entity ID)",
@@ -134,8 +151,7 @@ PRESETS: dict[str, Preset] = {
         "user.mail, format Email address",
         signing_field="SAML Signing Certificate → Signing Option: Sign SAML response and "
         "assertion; Signing Algorithm: SHA-256",
-        sign_response="SAML Signing Certificate → Signing Option: Sign SAML response and "
-        "assertion",
+        sign_response="SAML Signing Certificate → Signing Option: Sign SAML response and assertion",
         sign_assertion="SAML Signing Certificate → Signing Option: Sign SAML response and "
         "assertion",
         encryption_field="Token encryption: inactive",
@@ -161,6 +177,10 @@ PRESETS: dict[str, Preset] = {
         "Verification certificates (optional) → Require verification certificates.",
     ),
     IdPKind.GOOGLE: Preset(
+        slo_note=(
+            "Google Workspace does not offer single logout for SAML apps: signing out here ends "
+            "the session here only."
+        ),
         create_app="In the Google Admin console: Apps → Web and mobile apps → Add app → Add "
         "custom SAML app.",
         audience_field="Entity ID",
@@ -186,13 +206,16 @@ PRESETS: dict[str, Preset] = {
         "for the email); it sends no attribute unless you add an Attribute mapping.",
     ),
     IdPKind.ONELOGIN: Preset(
+        slo_note=(
+            "In OneLogin, on the app's Configuration tab, set the Single Logout URL to our single"
+            " logout URL; OneLogin's own SLO Endpoint (HTTP) is on the SSO tab."
+        ),
         create_app="In OneLogin: Applications → Add App → 'SAML Custom Connector (Advanced)'.",
         audience_field="Audience (EntityID)",
         acs_field="ACS (Consumer) URL and ACS (Consumer) URL Validator",
         recipient_field="Recipient: the ACS URL",
         name_id_field="SAML nameID format: Email; Parameters → NameID value: Email",
-        signing_field="SAML signature element: Both; SSO tab → SAML Signature Algorithm: "
-        "SHA-256",
+        signing_field="SAML signature element: Both; SSO tab → SAML Signature Algorithm: SHA-256",
         sign_response="SAML signature element: Both",
         sign_assertion="SAML signature element: Both",
         encryption_field="Encrypt assertion: unchecked",
@@ -211,6 +234,11 @@ PRESETS: dict[str, Preset] = {
         "setting) on the AuthnStatement.",
     ),
     IdPKind.PINGFEDERATE: Preset(
+        slo_note=(
+            "In PingFederate, add the SLO service in the SP connection's Protocol Settings (SLO "
+            "Service URLs, binding Redirect) with our single logout URL, and allow SLO in its "
+            "allowable bindings."
+        ),
         create_app="In PingFederate: Applications → SP Connections → Create Connection "
         "(Browser SSO, SAML 2.0).",
         audience_field="Partner's Entity ID (Connection ID)",
@@ -236,6 +264,11 @@ PRESETS: dict[str, Preset] = {
         "Credentials → Signature Verification Settings: import this one there.",
     ),
     IdPKind.ADFS: Preset(
+        slo_note=(
+            "In AD FS, on the relying party trust's Endpoints tab, add a SAML Logout endpoint, "
+            "binding Redirect, with our single logout URL; AD FS needs our SP signing certificate"
+            " on the Signature tab. Its own logout URL is https://<your AD FS host>/adfs/ls/."
+        ),
         create_app="In AD FS Management: Relying Party Trusts → Add Relying Party Trust → "
         "Claims aware → enter data manually (or import this page's SP metadata).",
         audience_field="Relying party trust identifier",
@@ -269,6 +302,10 @@ PRESETS: dict[str, Preset] = {
         "otherwise add it by hand.",
     ),
     IdPKind.CITRIX: Preset(
+        slo_note=(
+            "On NetScaler, set the SAML IdP profile's single logout settings (Logout URL, Logout "
+            "Binding: REDIRECT) to our single logout URL, and give it our SP signing certificate."
+        ),
         create_app="In Citrix Gateway / NetScaler: Security → AAA → Policies → SAML IDP "
         "profile; or Citrix Secure Private Access → Add an app → SaaS → custom SAML app.",
         audience_field="Audience (Service Provider ID / Issuer Name expected)",
@@ -289,6 +326,10 @@ PRESETS: dict[str, Preset] = {
         "SP Certificate Name: install this certificate and choose it there.",
     ),
     IdPKind.JUMPCLOUD: Preset(
+        slo_note=(
+            "If your JumpCloud SAML application shows a single logout setting, give it our single"
+            " logout URL; otherwise signing out here ends the session here only."
+        ),
         create_app="In the JumpCloud Admin Portal: SSO Applications → Add New Application → "
         "Custom SAML App.",
         audience_field="SP Entity ID",
@@ -309,6 +350,11 @@ PRESETS: dict[str, Preset] = {
         time_note="JumpCloud sends SessionNotOnOrAfter on its AuthnStatement.",
     ),
     IdPKind.AUTH0: Preset(
+        slo_note=(
+            'In the settings of Auth0\'s SAML2 Web App add-on, add "logout": {"callback": "<our '
+            'single logout URL>", "slo_enabled": true}; Auth0\'s own logout URL is https://<your '
+            "tenant>/samlp/logout."
+        ),
         create_app="In the Auth0 Dashboard: Applications → Create Application (Regular Web "
         "Application) → Addons → SAML2 Web App.",
         audience_field='Settings JSON "audience"',
@@ -335,18 +381,22 @@ PRESETS: dict[str, Preset] = {
         first_name_claims=(WS_GIVEN_NAME, "given_name"),
         last_name_claims=(WS_SURNAME, "family_name"),
         groups_claims=("http://schemas.xmlsoap.org/claims/Group", "groups"),
-        name_id_note='Auth0 sends the user id (format unspecified) as NameID unless '
+        name_id_note="Auth0 sends the user id (format unspecified) as NameID unless "
         '"nameIdentifierFormat" and "nameIdentifierProbes" say otherwise.',
         sp_certificate_note='Auth0 needs it only in "signingCert", which makes it require '
         "signed requests (ours are).",
     ),
     IdPKind.KEYCLOAK: Preset(
+        slo_note=(
+            "In Keycloak, turn on the client's Front channel logout and set Logout Service "
+            "Redirect Binding URL (Advanced → Fine Grain SAML Endpoint Configuration) to our "
+            "single logout URL. Keycloak's own is https://<host>/realms/<realm>/protocol/saml."
+        ),
         create_app="In the Keycloak admin console, in your realm: Clients → Import client (this "
         "page's SP metadata) or Create client → Client type: SAML.",
         audience_field="Client ID",
         acs_field="Advanced → Assertion Consumer Service POST Binding URL",
-        recipient_field="Keycloak sets Destination to that URL; Valid redirect URIs: the same "
-        "URL",
+        recipient_field="Keycloak sets Destination to that URL; Valid redirect URIs: the same URL",
         name_id_field="SAML capabilities → Name ID format: email, and Force name ID format: On",
         signing_field="Signature and Encryption → Sign documents: On, Sign assertions: On, "
         "Signature algorithm: RSA_SHA256 (not RSA_SHA256_MGF1 or RSA_SHA512_MGF1)",
@@ -374,6 +424,11 @@ PRESETS: dict[str, Preset] = {
         "(importing our SP metadata does).",
     ),
     IdPKind.SHIBBOLETH: Preset(
+        slo_note=(
+            "Shibboleth IdP reads our single logout URL from our SP metadata; logout propagation "
+            "must be on in its idp.properties (idp.logout.propagationEnabled, with SP sessions "
+            "tracked)."
+        ),
         create_app="In the Shibboleth IdP: load this page's SP metadata through a "
         "MetadataProvider in conf/metadata-providers.xml, and add a RelyingPartyOverride for "
         "its entityID in conf/relying-party.xml.",
@@ -405,6 +460,10 @@ PRESETS: dict[str, Preset] = {
         "metadata, so loading the metadata is enough.",
     ),
     IdPKind.SIMPLESAMLPHP: Preset(
+        slo_note=(
+            "SimpleSAMLphp reads our single logout URL from our SP metadata; set sign.logout to "
+            "true for our SP so that its logout messages are signed."
+        ),
         create_app="In SimpleSAMLphp: add this page's SP metadata to "
         "metadata/saml20-sp-remote.php (or the metarefresh module).",
         audience_field="The array key: the SP entity ID",

@@ -52,6 +52,7 @@ class SPMetadataStepView(WizardMixin, View):
             if preset.sp_certificate_note
         ]
         context["sp_values"] = sp_values_sheet(request, profile)
+        context["slo_note"] = preset_for(profile.idp_kind).slo_note
         context["rollover_note"] = preset_for(profile.idp_kind).sp_certificate_note
         context["rollover_overlap_days"] = ROLLOVER_OVERLAP_DAYS
         return render(request, "sso/wizard/sp_metadata.html", context)
