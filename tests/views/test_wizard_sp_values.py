@@ -38,7 +38,8 @@ def test_sp_values_sheet_holds_every_value_named_as_the_idp_names_them(admin_cli
     assert f"{okta.audience_field}:\n{sp_entity_id(profile)}" in sheet
     assert f"{okta.acs_field}:\n{sp_acs_url(profile)}" in sheet
     assert f"SP metadata URL (it is also the Entity ID):\n{sp_entity_id(profile)}" in sheet
-    assert f"signed):\n{sp_slo_url(profile)}" in sheet
+    assert f"signed):\n{sp_slo_url(profile)}\n{okta.slo_note}" in sheet
+    assert "tick Enable Single Logout" in page  # beside the URL on step 1 too
     assert okta.signing_field in sheet and okta.name_id_field in sheet
     assert certificate_body(profile.sp_certificate_pem)[:64] in sheet
     assert "<b>x</b>" not in page  # the typed profile name stays text inside the textarea
