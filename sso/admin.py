@@ -41,6 +41,7 @@ from sso.models import (
     Membership,
     Organization,
     SSOProfile,
+    SubjectLink,
     TrustedDomain,
     User,
 )
@@ -317,6 +318,19 @@ class IdPCertificateAdmin(StaffAuditMixin, ReadOnlyAdmin):
     list_select_related = ["profile"]
 
     def audit_scope(self, obj: IdPCertificate, *, deleting: bool) -> AuditScope:
+        return [(obj.profile.organization, obj.profile)]
+
+
+@admin.register(SubjectLink)
+class SubjectLinkAdmin(StaffAuditMixin, ReadOnlyAdmin):
+    """The IdP subjects bound to accounts. Support deletes a wrong link (audited): the next
+    sign-in of that subject links again to the account of its email, under the usual rules."""
+
+    list_display = ["name_id", "name_id_format", "user", "profile", "last_seen_at"]
+    search_fields = ["=name_id", "=user__email", "=profile__sid"]
+    list_select_related = ["user", "profile"]
+
+    def audit_scope(self, obj: SubjectLink, *, deleting: bool) -> AuditScope:
         return [(obj.profile.organization, obj.profile)]
 
 

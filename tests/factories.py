@@ -21,6 +21,7 @@ from sso.models import (
     ProfileStatus,
     Role,
     SSOProfile,
+    SubjectLink,
     TrustedDomain,
     User,
     VerificationState,
@@ -128,6 +129,16 @@ class ActiveProfileFactory(SSOProfileFactory):
     domain = factory.RelatedFactory(
         TrustedDomainFactory, factory_related_name="profile", domain="acme.test"
     )
+
+
+class SubjectLinkFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SubjectLink
+
+    profile = factory.SubFactory(ActiveProfileFactory)
+    name_id_format = "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent"
+    name_id = factory.Sequence(lambda n: f"subject-{n}")
+    user = factory.SubFactory(UserFactory)
 
 
 class LoginEventFactory(factory.django.DjangoModelFactory):

@@ -7,13 +7,14 @@ from http import HTTPStatus
 import pytest
 from django.urls import reverse
 
-from sso.models import AuditAction, AuditEvent, LoginEvent, Organization, Role
+from sso.models import AuditAction, AuditEvent, LoginEvent, Organization, Role, SubjectLink
 from tests.factories import (
     ActiveProfileFactory,
     AuditEventFactory,
     LoginEventFactory,
     MembershipFactory,
     OrganizationFactory,
+    SubjectLinkFactory,
     TrustedDomainFactory,
     UserFactory,
 )
@@ -26,6 +27,7 @@ MODELS = [
     "ssoprofile",
     "idpcertificate",
     "trusteddomain",
+    "subjectlink",
     "loginevent",
     "auditevent",
 ]
@@ -209,8 +211,11 @@ def test_admin_profile_issuer_sso_url_and_role_are_read_only(staff_client):
         "idp_sso_url": "http://idp.evil.test/sso",
         "jit_role": Role.OWNER,
         "status": "active",
-        **{f"{prefix}-{key}": value for prefix in ("certificates", "domains")
-           for key, value in {"TOTAL_FORMS": 0, "INITIAL_FORMS": 0}.items()},
+        **{
+            f"{prefix}-{key}": value
+            for prefix in ("certificates", "domains")
+            for key, value in {"TOTAL_FORMS": 0, "INITIAL_FORMS": 0}.items()
+        },
     }
 
     staff_client.post(url, data)
@@ -291,6 +296,22 @@ def test_admin_staff_deletion_is_audited(staff_client):
     assert event.changes["object"] == domain.domain
 
 
+def test_admin_support_unlinks_a_wrongly_linked_subject_audited(staff_client):
+    link = SubjectLinkFactory()
+
+    page = staff_client.get(reverse("admin:sso_subjectlink_changelist"), {"q": link.name_id})
+    assert link.user.email in page.content.decode()
+    staff_client.post(reverse("admin:sso_subjectlink_delete", args=[link.pk]), {"post": "yes"})
+
+    assert not SubjectLink.objects.exists()
+    event = AuditEvent.objects.get(action=AuditAction.STAFF_CHANGE)
+    assert (event.organization, event.profile) == (link.profile.organization, link.profile)
+    assert event.changes["operation"] == "deleted"
+    assert (
+        staff_client.get(reverse("admin:sso_subjectlink_add")).status_code == HTTPStatus.FORBIDDEN
+    )
+
+
 def test_admin_bulk_deletion_is_audited(staff_client):
     domains = TrustedDomainFactory.create_batch(2)
 
@@ -300,9 +321,7 @@ def test_admin_bulk_deletion_is_audited(staff_client):
     )
 
     events = AuditEvent.objects.filter(action=AuditAction.STAFF_CHANGE)
-    assert sorted(event.changes["object"] for event in events) == sorted(
-        d.domain for d in domains
-    )
+    assert sorted(event.changes["object"] for event in events) == sorted(d.domain for d in domains)
 
 
 # Data growth: the event lists never count a million rows.
