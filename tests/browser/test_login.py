@@ -238,7 +238,9 @@ def test_sign_up_needs_the_emailed_link_before_the_password_signs_in(
     link = re.search(r"https://sso\.test(/signup/verify/\S+/)", mail.outbox[-1].body).group(1)
     page.goto(link)
     page.get_by_role("button", name="Confirm my email address").click()
-    expect(page.get_by_text("Your email address is confirmed.")).to_be_visible()
+    expect(
+        page.locator("[data-messages]").get_by_text("Your email address is confirmed.")
+    ).to_be_visible()
     shot(page, "signup-3-confirmed")
     expect(page.get_by_label("Email")).to_have_value("founder@newco.test")
     page.get_by_role("button", name="Next").click()

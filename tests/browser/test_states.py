@@ -66,6 +66,6 @@ def test_enforcement_asks_to_confirm_the_lock_out_in_words(
     page.get_by_label("Enforce SSO").check()
     page.get_by_label("I understand").check()
     page.get_by_role("button", name="Save policy anyway").click()
-    expect(page.get_by_text("Sign-in policy saved.")).to_be_visible()
+    expect(page.locator("[data-messages]").get_by_text("Sign-in policy saved.")).to_be_visible()
     shot(page, "states-4-enforcement-saved")
     assert Organization.objects.get(pk=owner.organization_id).enforce_sso

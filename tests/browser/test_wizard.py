@@ -118,7 +118,9 @@ def test_admin_walks_the_sso_wizard(
     # 6. Step 5: test the connection.
     expect(page).to_have_url(re.compile(r"/admin-center/sso/JI[0-9a-f]{32}/test/$"))
     expect(page.get_by_role("heading", level=1)).to_contain_text("Test the connection")
-    expect(page.get_by_text("SSO profile saved. Now test the connection.")).to_be_visible()
+    expect(
+        page.locator("[data-messages]").get_by_text("SSO profile saved. Now test the connection.")
+    ).to_be_visible()
     shot(page, "wizard-5-test-connection")
 
     # 7. Back on the Single Sign-On page: the configured profile and its domains.
@@ -206,7 +208,7 @@ def test_admin_removing_the_certificate_in_use_is_asked_first(
 
     page.get_by_test_id("saved-certificate").nth(1).get_by_role("button", name="Remove").click()
     page.get_by_role("button", name="Remove anyway").click()
-    expect(page.get_by_text("Certificate removed.")).to_be_visible()
+    expect(page.locator("[data-messages]").get_by_text("Certificate removed.")).to_be_visible()
     expect(page.get_by_test_id("saved-certificate")).to_have_count(1)
     assert not profile.certificates.filter(pk=old.pk).exists()
 

@@ -269,7 +269,7 @@ def _import_idp_metadata(page: Page, keycloak: KeycloakRealm, shot: Shot, prefix
     page.get_by_text("Import IdP metadata", exact=True).click()
     page.get_by_label("IdP metadata XML").fill(keycloak.metadata_xml())
     page.get_by_role("button", name="Import", exact=True).click()
-    expect(page.get_by_text("IdP metadata imported.")).to_be_visible()
+    expect(page.locator("[data-messages]").get_by_text("IdP metadata imported.")).to_be_visible()
     # Step 4 speaks Keycloak's words now that the kind was chosen in steps 2-3.
     expect(page.get_by_label(re.compile(r"^Issuer"))).to_have_value(keycloak.entity_id)
     expect(page.get_by_label(re.compile(r"^SAML endpoint"))).to_have_value(keycloak.sso_url)
@@ -302,7 +302,7 @@ def _activate_and_sign_in(
 ) -> None:
     """Activate the tested profile; Grace signs in at the email step through Keycloak."""
     page.get_by_role("button", name="Activate", exact=True).click()
-    expect(page.get_by_text("SSO is on for “Keycloak”.")).to_be_visible()
+    expect(page.locator("[data-messages]").get_by_text("SSO is on for “Keycloak”.")).to_be_visible()
     _sign_out(page)
     page.locator("#id_email").fill(GRACE.email)
     page.get_by_role("button", name="Next").click()

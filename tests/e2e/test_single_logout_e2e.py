@@ -75,7 +75,9 @@ def test_signing_out_here_signs_out_at_simplesamlphp(
 
     expect(page).to_have_url(LOGIN)
     expect(
-        page.get_by_text("You are signed out here and at your identity provider.")
+        page.locator("[data-messages]").get_by_text(
+            "You are signed out here and at your identity provider."
+        )
     ).to_be_visible()
     shot(page, "e2e-slo-sp-initiated-signed-out")
     assert any("SAMLRequest=" in url for url in slo_requests), slo_requests

@@ -89,7 +89,9 @@ def test_single_signing_idp_under_its_policy_passes_the_test_and_a_person_signs_
     expect(page.get_by_test_id("name-id")).to_have_text(GRACE.email)
     shot(page, f"e2e-{idp.name}-signs-{idp.signs}-under-{idp.signs}")
     page.get_by_role("button", name="Activate", exact=True).click()
-    expect(page.get_by_text(f"SSO is on for “{idp.name}”.")).to_be_visible()
+    expect(
+        page.locator("[data-messages]").get_by_text(f"SSO is on for “{idp.name}”.")
+    ).to_be_visible()
     profile.refresh_from_db()
     assert profile.status == ProfileStatus.ACTIVE
 

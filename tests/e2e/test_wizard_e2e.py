@@ -95,7 +95,7 @@ def test_admin_sets_up_sso_with_a_real_idp_and_people_sign_in(
     page.get_by_text("Import IdP metadata", exact=True).click()
     page.get_by_label("IdP metadata XML").fill(idp.metadata_xml())
     page.get_by_role("button", name="Import", exact=True).click()
-    expect(page.get_by_text("IdP metadata imported.")).to_be_visible()
+    expect(page.locator("[data-messages]").get_by_text("IdP metadata imported.")).to_be_visible()
     expect(page.get_by_label("Issuer ID/URL")).to_have_value(idp.entity_id)
     expect(page.get_by_label("Single sign-on URL")).to_have_value(idp.sso_url)
     certificate = page.get_by_label("Paste the certificate", exact=True).input_value()
@@ -105,7 +105,9 @@ def test_admin_sets_up_sso_with_a_real_idp_and_people_sign_in(
     shot(page, f"{prefix}-03-idp-metadata-imported")
     page.get_by_role("button", name="Save & Continue").click()
     expect(page).to_have_url(TEST_PAGE)
-    expect(page.get_by_text("SSO profile saved. Now test the connection.")).to_be_visible()
+    expect(
+        page.locator("[data-messages]").get_by_text("SSO profile saved. Now test the connection.")
+    ).to_be_visible()
     shot(page, f"{prefix}-04-saved")
     profile.refresh_from_db()
     assert (profile.status, profile.name, profile.idp_issuer, profile.idp_sso_url) == (
@@ -140,7 +142,9 @@ def test_admin_sets_up_sso_with_a_real_idp_and_people_sign_in(
     assert not User.objects.filter(email=GRACE.email).exists(), "a test must create nobody"
     page.get_by_role("button", name="Activate", exact=True).click()
     expect(page).to_have_url(re.compile(r"/admin-center/sso/$"))
-    expect(page.get_by_text(f"SSO is on for “{idp.name}”.")).to_be_visible()
+    expect(
+        page.locator("[data-messages]").get_by_text(f"SSO is on for “{idp.name}”.")
+    ).to_be_visible()
     row = page.locator(f'table.profiles tr[data-sid="{profile.sid}"]')
     expect(row.locator(".badge.status-active")).to_have_text("Active")
     shot(page, f"{prefix}-07-active")
@@ -184,7 +188,7 @@ def test_admin_sets_up_sso_with_a_real_idp_and_people_sign_in(
     # The admin is asked before it goes.
     expect(page.locator("main")).to_contain_text("your IdP may still sign with it")
     page.get_by_role("button", name="Remove anyway").click()
-    expect(page.get_by_text("Certificate removed.")).to_be_visible()
+    expect(page.locator("[data-messages]").get_by_text("Certificate removed.")).to_be_visible()
     expect(saved).to_have_count(1)
     expect(saved).to_contain_text(wrong.fingerprint_sha256)
     page.get_by_role("button", name="Save & Continue").click()
