@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the browser tests need, when missing: Debian's Chromium (and a font so text
 # renders), and the npm package axe-core, pinned by scripts/browser/axe/package-lock.json, that
-# tests/browser/test_accessibility.py runs in every page.
+# the browser tests run in every page they check (tests/fixtures/browser.py).
 # Quiet when all is well; on failure it shows what apt or npm said.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -26,6 +26,7 @@ MESSAGES: dict[str, str] = {
     ),
     "not_tested": "Test the connection successfully before turning the profile on.",
     "not_configured": "Enter the Issuer, single sign-on URL and signing certificate first.",
+    "profile_admins_only": "Only an owner or admin of the profile's organization can change it.",
     # IdP metadata by URL (the fetch, then the refresh)
     "metadata_url_not_https": (
         "Give the metadata URL with https://, without a user name or password in it."

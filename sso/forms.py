@@ -17,6 +17,9 @@ from sso.saml.metadata import parse_idp_metadata
 from sso.validators import (
     CERTIFICATE_MAX_LENGTH,
     MAX_UPLOAD_BYTES,
+    MESSAGES,
+    SESSION_MINUTES_MAX,
+    SESSION_MINUTES_MIN,
     CertificateInfo,
     certificate_text_from_upload,
     error,
@@ -25,6 +28,7 @@ from sso.validators import (
     validate_attribute_name,
     validate_https_url,
     validate_issuer,
+    validate_session_minutes,
     validate_upload_size,
 )
 
@@ -489,28 +493,47 @@ class EnforcementForm(forms.Form):
             self.fields["break_glass"].error_messages[code] = self.error_messages["not_an_owner"]
 
 
-# Five minutes to ninety days: a shorter session cannot finish a page, a longer one is no limit.
-SESSION_MINUTES = {"min_value": 5, "max_value": 90 * 24 * 60}
+class SessionMinutesField(forms.IntegerField):
+    """Minutes of a session limit, empty for none: `validate_session_minutes`, the services'
+    own check, with its one message for anything else typed."""
+
+    default_validators = [validate_session_minutes]
+    default_error_messages = {"invalid": MESSAGES["session_minutes_range"]}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault(
+            "widget",
+            forms.NumberInput(
+                attrs={"min": SESSION_MINUTES_MIN, "max": SESSION_MINUTES_MAX, "step": 1}
+            ),
+        )
+        super().__init__(**kwargs)
 
 
 class SessionLimitForm(forms.Form):
-    error_messages = {
-        "out_of_range": "Enter a number of minutes from 5 to 129600 (90 days), or leave it empty."
-    }
-
-    max_session_minutes = forms.IntegerField(
+    max_session_minutes = SessionMinutesField(
         label="Maximum session age (minutes): an SSO session ends this long after sign-in, or "
         "earlier if the IdP says so (empty: the IdP and the site default decide)",
-        required=False,
-        **SESSION_MINUTES,
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for code in ("min_value", "max_value", "invalid"):
-            self.fields["max_session_minutes"].error_messages[code] = self.error_messages[
-                "out_of_range"
-            ]
+
+class ProfileSessionLimitsForm(forms.Form):
+    max_session_minutes = SessionMinutesField(
+        label="Maximum session age (minutes)",
+        help_text="A session signed in through this profile ends this long after sign-in at "
+        "the latest; the organization's maximum or the end your IdP sets (SessionNotOnOrAfter) "
+        f"may end it sooner. From {SESSION_MINUTES_MIN} to {SESSION_MINUTES_MAX} minutes "
+        "(90 days); empty: no limit of this profile.",
+    )
+    max_authn_age_minutes = SessionMinutesField(
+        label="Maximum authentication age (minutes)",
+        help_text="When the person last signed in at your IdP longer ago than this, we ask the "
+        "IdP to authenticate them again (ForceAuthn), and refuse a sign-in whose "
+        "authentication time (AuthnInstant) is older. "
+        f"From {SESSION_MINUTES_MIN} to {SESSION_MINUTES_MAX} minutes (90 days); empty: no "
+        "limit, the IdP's own session decides.",
+    )
 
 
 class PeopleFilterForm(forms.Form):

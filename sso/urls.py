@@ -12,6 +12,7 @@ from sso.views import (
     login,
     people,
     saml,
+    session_limits,
     wizard,
     wizard_sp,
 )
@@ -169,6 +170,11 @@ urlpatterns = [
         PROFILE + "idp-metadata/change/",
         wizard.MetadataChangeView.as_view(),
         name="wizard_metadata_change",
+    ),
+    path(
+        PROFILE + "session-limits/",
+        session_limits.ProfileSessionLimitsView.as_view(),
+        name="profile_session_limits",
     ),
     path(PROFILE + "events/", events.LoginEventListView.as_view(), name="profile_login_events"),
     path(

@@ -32,6 +32,10 @@ MAX_UPLOAD_BYTES = 256 * 1024
 CERTIFICATE_MAX_LENGTH = 32 * 1024
 DOMAIN_MAX_LENGTH = 253
 ATTRIBUTE_NAME_MAX_LENGTH = 256  # SSOProfile.*_attribute
+# Session limits (organization and profile): five minutes to ninety days. A shorter session
+# cannot finish a page; a longer one is no limit.
+SESSION_MINUTES_MIN = 5
+SESSION_MINUTES_MAX = 90 * 24 * 60
 
 MESSAGES = {
     "issuer_required": "Enter the IdP's Issuer ID/URL.",
@@ -69,6 +73,10 @@ MESSAGES = {
         "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress."
     ),
     "attribute_name_required": "Enter the name of the attribute that carries the email.",
+    "session_minutes_range": (
+        f"Enter a whole number of minutes from {SESSION_MINUTES_MIN} to {SESSION_MINUTES_MAX} "
+        "(90 days), or no value for no limit."
+    ),
     "domain_invalid": "Enter a domain such as example.com or *.example.com.",
     "domain_too_long": f"A domain can be at most {DOMAIN_MAX_LENGTH} characters long.",
     "domain_wildcard_position": (
@@ -99,6 +107,27 @@ def error(code: str, **params: object) -> ValidationError:
 def validate_upload_size(size: int) -> None:
     if size > MAX_UPLOAD_BYTES:
         raise error("file_too_large")
+
+
+def validate_session_minutes(value: int | None) -> None:
+    """A maximum session or authentication age in minutes; None is no limit."""
+    if value is None:
+        return
+    if type(value) is not int or not SESSION_MINUTES_MIN <= value <= SESSION_MINUTES_MAX:
+        raise error("session_minutes_range")
+
+
+def validate_session_limits(limits: dict[str, int | None]) -> None:
+    """`validate_session_minutes` for each named limit (a model field); the errors on their
+    names, all at once."""
+    errors: dict[str, ValidationError] = {}
+    for name, value in limits.items():
+        try:
+            validate_session_minutes(value)
+        except ValidationError as exc:
+            errors[name] = exc
+    if errors:
+        raise ValidationError(errors)
 
 
 def validate_attribute_name(value: str) -> str:

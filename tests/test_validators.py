@@ -19,6 +19,7 @@ from sso.validators import (
     same_origin_path,
     validate_https_url,
     validate_issuer,
+    validate_session_minutes,
 )
 from tests.fixtures.idp import KeyPair
 
@@ -241,3 +242,16 @@ def test_email_domain():
 )
 def test_same_origin_path(value, expected):
     assert same_origin_path(value) == expected
+
+
+@pytest.mark.parametrize("minutes", [None, 5, 480, 129600])
+def test_validate_session_minutes_accepts_none_and_five_minutes_to_ninety_days(minutes):
+    validate_session_minutes(minutes)
+
+
+@pytest.mark.parametrize("minutes", [0, 4, 129601, -5, True, 60.0, "60"])
+def test_validate_session_minutes_refuses_the_rest_with_one_code(minutes):
+    with pytest.raises(ValidationError) as refused:
+        validate_session_minutes(minutes)
+
+    assert refused.value.code == "session_minutes_range"

@@ -31,6 +31,7 @@ from sso.models import (
 )
 from sso.organizations.accounts import user_email_verification_send, user_is_email_verified
 from sso.organizations.selectors import membership_get, user_get_by_email
+from sso.validators import validate_session_limits
 
 
 def user_create(
@@ -136,7 +137,9 @@ def organization_set_session_limit(
     *, organization: Organization, actor: User | None, max_session_minutes: int | None
 ) -> None:
     """The longest an SSO session of this organization lasts (None: no limit of ours); for
-    sessions signed in from now on. Audited."""
+    sessions signed in from now on. Audited; a value `validate_session_minutes` refuses is
+    raised on its field."""
+    validate_session_limits({"max_session_minutes": max_session_minutes})
     before = organization.max_session_minutes
     if before == max_session_minutes:
         return

@@ -27,10 +27,11 @@ from sso.models import (
     TestOutcome,
     User,
 )
+from sso.organizations.selectors import membership_get
 from sso.profiles.presets import preset_for
 from sso.profiles.selectors import certificate_last_used, issuer_used_elsewhere
 from sso.reasons import Reason
-from sso.validators import CertificateInfo
+from sso.validators import CertificateInfo, validate_session_limits
 
 logger = logging.getLogger(__name__)
 
@@ -262,11 +263,20 @@ def profile_set_session_limits(
     max_authn_age_minutes: int | None,
 ) -> None:
     """The profile's maximum session age and maximum authentication age (None: no limit), for
-    sign-ins from now on. Audited."""
+    sign-ins from now on. Audited.
+
+    Each value passes `validate_session_minutes` (errors on its field, nothing saved). `actor`
+    must be an owner or admin of the profile's organization; None is the command line.
+    """
+    if actor is not None:
+        membership = membership_get(user=actor, organization=profile.organization)
+        if membership is None or membership.role not in (Role.OWNER, Role.ADMIN):
+            raise refusal("profile_admins_only")
     values = {
         "max_session_minutes": max_session_minutes,
         "max_authn_age_minutes": max_authn_age_minutes,
     }
+    validate_session_limits(values)
     changes = {f: [getattr(profile, f), v] for f, v in values.items() if getattr(profile, f) != v}
     if not changes:
         return

@@ -21,6 +21,7 @@ from sso.forms import (
     IdPMetadataImportForm,
     IdPSettingsForm,
     ProfileConfirmForm,
+    ProfileSessionLimitsForm,
 )
 from sso.models import IdPKind, Organization, ProfileStatus, SignaturePolicy, SSOProfile
 from sso.organizations.selectors import owners_of
@@ -277,6 +278,7 @@ class IdPMetadataStepView(WizardMixin, View):
         *,
         status: int = 200,
         imported: bool = False,
+        limits_form: ProfileSessionLimitsForm | None = None,
     ) -> HttpResponse:
         context = self.wizard_context(profile, "idp-metadata")
         last_used = certificates_last_used(profile=profile)
@@ -295,9 +297,20 @@ class IdPMetadataStepView(WizardMixin, View):
                 ],
                 "certificate_use_days": CERTIFICATE_USE_DAYS,
                 "metadata_pending": profile.metadata_pending,
+                "limits_form": limits_form or session_limits_form(profile),
             }
         )
         return render(self.request, self.template_name, context, status=status)
+
+
+def session_limits_form(profile: SSOProfile, data: Any = None) -> ProfileSessionLimitsForm:
+    return ProfileSessionLimitsForm(
+        data,
+        initial={
+            "max_session_minutes": profile.max_session_minutes,
+            "max_authn_age_minutes": profile.max_authn_age_minutes,
+        },
+    )
 
 
 @method_decorator(never_cache, name="dispatch")

@@ -1,15 +1,9 @@
-"""Every page, in its normal and its error states, through axe-core and at a phone's width.
-
-axe-core comes from scripts/browser/axe (npm, pinned by its package-lock.json; installed by
-scripts/browser-packages.sh). It is evaluated through the DevTools protocol (page.evaluate),
-which the page's CSP does not govern, so the pages keep their strict CSP while axe runs and the
-`page` fixture still fails on anything the CSP refuses."""
+"""Every page, in its normal and its error states, through axe-core and at a phone's width
+(the `check` fixture of tests/fixtures/browser.py)."""
 
 from __future__ import annotations
 
-import json
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from io import StringIO
 from pathlib import Path
 
@@ -29,75 +23,12 @@ from tests.factories import (
     SSOProfileFactory,
     UserFactory,
 )
-from tests.fixtures.browser import LogIn, Shot
+from tests.fixtures.browser import Check, LogIn
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-AXE = Path(__file__).resolve().parents[2] / "scripts/browser/axe/node_modules/axe-core/axe.min.js"
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
-BLOCKING = ("serious", "critical")
 # Long enough to break a layout that does not wrap: what real organizations have.
 LONG = "firstname.middlename.lastname"
-
-
-@pytest.fixture(scope="module")
-def axe_source() -> str:
-    if not AXE.exists():
-        message = f"{AXE} is missing: run scripts/browser-packages.sh"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return AXE.read_text()
-
-
-Check = Callable[..., None]
-
-# The innermost elements reaching past the viewport: what to fix when a page overflows.
-WIDEST = """width => [...document.body.querySelectorAll('*')]
-  .filter(e => e.getBoundingClientRect().right > width + 1)
-  .filter(e => ![...e.children].some(c => c.getBoundingClientRect().right > width + 1))
-  .slice(0, 4)
-  .map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : '')
-    + ' ' + Math.round(e.getBoundingClientRect().right))"""
-
-
-@pytest.fixture
-def check(axe_source: str, shot: Shot) -> Iterator[Check]:
-    """check(page, name): axe at desktop and phone width, no horizontal overflow at 390 px.
-    Failures are collected so that one run lists every page's problems."""
-    problems: list[str] = []
-
-    def run(page: Page, name: str, *, screenshot: bool = False) -> None:
-        page.wait_for_load_state()
-        for viewport in (DESKTOP, PHONE):
-            page.set_viewport_size(viewport)
-            if not page.evaluate("typeof window.axe !== 'undefined'"):
-                page.evaluate(axe_source)
-            violations = page.evaluate(
-                "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
-                ".map(v => ({id: v.id, impact: v.impact, help: v.help,"
-                " nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)}))"
-            )
-            problems.extend(
-                f"{name} at {viewport['width']}px: {v['impact']} {v['id']} ({v['help']}) "
-                f"{json.dumps(v['nodes'])}"
-                for v in violations
-                if v["impact"] in BLOCKING
-            )
-        live = page.locator("[aria-live], [role=alert], [role=status], output").count()
-        if live != 1:
-            problems.append(f"{name}: {live} live regions, not the one of base.html")
-        width = page.evaluate("document.documentElement.scrollWidth")
-        if width > PHONE["width"]:
-            wide = page.evaluate(WIDEST, PHONE["width"])
-            problems.append(f"{name}: scrollWidth {width} at {PHONE['width']}px, past it: {wide}")
-        if screenshot:
-            shot(page, f"a11y-{name}-390")
-        page.set_viewport_size(DESKTOP)
-
-    yield run
-    assert not problems, "\n".join(problems)
 
 
 def submit(page: Page, name: str) -> None:

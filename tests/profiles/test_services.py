@@ -17,6 +17,7 @@ from sso.models import (
     IdPCertificate,
     LoginOutcome,
     ProfileStatus,
+    Role,
     SSOProfile,
     TrustedDomain,
 )
@@ -29,12 +30,14 @@ from sso.profiles.services import (
     profile_delete,
     profile_disable,
     profile_remove_certificate,
+    profile_set_session_limits,
 )
 from sso.validators import parse_certificate
 from tests.factories import (
     ActiveProfileFactory,
     IdPCertificateFactory,
     LoginEventFactory,
+    MembershipFactory,
     OrganizationFactory,
     SSOProfileFactory,
     TrustedDomainFactory,
@@ -358,3 +361,40 @@ def test_profile_configure_signature_policy_is_audited_and_needs_a_new_test(cert
     configure(profile, certificate_pem)
     profile.refresh_from_db()
     assert profile.signature_policy == "assertion"
+
+
+@pytest.mark.parametrize("actor_is", ["a member", "an admin elsewhere"])
+def test_profile_set_session_limits_refused_to_anyone_but_its_owners_and_admins(actor_is):
+    """The service itself refuses, whatever view or script calls it."""
+    profile = ActiveProfileFactory()
+    if actor_is == "a member":
+        actor = MembershipFactory(organization=profile.organization, role=Role.MEMBER).user
+    else:
+        actor = MembershipFactory(role=Role.ADMIN).user
+
+    with pytest.raises(ValidationError) as refused:
+        profile_set_session_limits(
+            profile=profile, actor=actor, max_session_minutes=60, max_authn_age_minutes=None
+        )
+
+    assert refused.value.code == "profile_admins_only"
+    profile.refresh_from_db()
+    assert profile.max_session_minutes is None
+    assert not AuditEvent.objects.filter(action=AuditAction.SESSION_LIMITS_CHANGED).exists()
+
+
+def test_profile_set_session_limits_out_of_range_refused_on_each_field():
+    profile = ActiveProfileFactory(max_session_minutes=60)
+
+    with pytest.raises(ValidationError) as refused:
+        profile_set_session_limits(
+            profile=profile, actor=None, max_session_minutes=0, max_authn_age_minutes=129601
+        )
+
+    codes = {field: [e.code for e in errors] for field, errors in refused.value.error_dict.items()}
+    assert codes == {
+        "max_session_minutes": ["session_minutes_range"],
+        "max_authn_age_minutes": ["session_minutes_range"],
+    }
+    profile.refresh_from_db()
+    assert (profile.max_session_minutes, profile.max_authn_age_minutes) == (60, None)

@@ -6,7 +6,7 @@ import io
 from http import HTTPStatus
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from sso.models import AuditAction, AuditEvent
@@ -74,3 +74,17 @@ def test_profile_session_limits_set_by_the_cli_and_audited():
     )
     profile.refresh_from_db()
     assert (profile.max_session_minutes, profile.max_authn_age_minutes) == (120, None)
+
+
+@pytest.mark.parametrize(
+    "flag", ["--max-session-minutes", "--max-authn-age-minutes"], ids=lambda flag: flag[6:]
+)
+def test_profile_session_limit_out_of_range_refused_by_the_cli_as_on_the_web(flag):
+    profile = ActiveProfileFactory(max_session_minutes=120)
+
+    with pytest.raises(CommandError, match=rf"^{flag}: Enter a whole number of minutes from 5 "):
+        call_command("sso_profile", "update", profile.sid, flag, "4", stdout=io.StringIO())
+
+    profile.refresh_from_db()
+    assert (profile.max_session_minutes, profile.max_authn_age_minutes) == (120, None)
+    assert not AuditEvent.objects.filter(action=AuditAction.SESSION_LIMITS_CHANGED).exists()

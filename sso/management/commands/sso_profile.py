@@ -34,7 +34,13 @@ from sso.profiles.services import (
 from sso.saml.config import sp_acs_url, sp_entity_id
 from sso.saml.metadata import MAX_METADATA_BYTES, IdPMetadata, parse_idp_metadata
 from sso.saml.metadata import MESSAGES as METADATA_MESSAGES
-from sso.validators import CERTIFICATE_MAX_LENGTH, MESSAGES, validate_https_url
+from sso.validators import (
+    CERTIFICATE_MAX_LENGTH,
+    MESSAGES,
+    SESSION_MINUTES_MAX,
+    SESSION_MINUTES_MIN,
+    validate_https_url,
+)
 
 FLAGS = {
     "idp_issuer": "--issuer",
@@ -47,6 +53,8 @@ FLAGS = {
     "default_redirect_url": "--default-redirect-url",
     "signature_policy": "--signature-policy",
     "email_attribute": "--email-attribute",
+    "max_session_minutes": "--max-session-minutes",
+    "max_authn_age_minutes": "--max-authn-age-minutes",
 }
 # What a metadata file sets, so that its errors name the file rather than a flag not given.
 FROM_METADATA = (
@@ -167,7 +175,11 @@ def _add_profile_arguments(parser: ArgumentParser, *, create: bool) -> None:
         ("--max-session-minutes", "A session ends this long after sign-in at the latest"),
         ("--max-authn-age-minutes", "Refuse (and ForceAuthn) an IdP login older than this"),
     ):
-        parser.add_argument(flag, type=int, help=f"{what}; 0: no limit")
+        parser.add_argument(
+            flag,
+            type=int,
+            help=f"{what}: {SESSION_MINUTES_MIN} to {SESSION_MINUTES_MAX} minutes; 0: no limit",
+        )
     parser.add_argument(
         "--verified",
         action="store_true",
