@@ -68,6 +68,10 @@ def test_sp_key_rollover_with_simplesamlphp_checking_our_request_signatures(
     assert (profile.status, profile.sp_certificate_pem) == (ProfileStatus.ACTIVE, old)
     assert new and new != old
     expect(page.locator("#sp-next-certificate")).to_contain_text(certificate_body(new)[:64])
+    ends = profile.sp_rollover_ends_at
+    expect(page.get_by_test_id("sp-key-rollover")).to_contain_text(
+        f"beside the current one until {ends:%Y-%m-%d %H:%M} UTC. Then it signs"
+    )
     shot(page, f"{PREFIX}-01-started")
 
     # During the overlap our metadata carries both, and the IdP reads it anew.
@@ -84,7 +88,7 @@ def test_sp_key_rollover_with_simplesamlphp_checking_our_request_signatures(
         verify_redirect_signature(sent[-1], new)
 
     # The overlap ends: the hourly job finishes the rollover, the old certificate is withdrawn.
-    assert sp_keys_rollover_due(now=profile.sp_rollover_ends_at + dt.timedelta(minutes=1)) == 1
+    assert sp_keys_rollover_due(now=ends + dt.timedelta(minutes=1)) == 1
     profile.refresh_from_db()
     assert (profile.sp_certificate_pem, profile.sp_rollover_ends_at) == (new, None)
     assert _signing_certificates(http_get(metadata_url)) == [certificate_body(new)]
