@@ -46,6 +46,7 @@ from sso.models import (
     User,
 )
 from sso.profiles.diagnostics import fix_for
+from sso.profiles.sp_keys import profile_fields_but_sp_keys
 from sso.reasons import LoginRefused, Reason
 
 
@@ -286,6 +287,10 @@ class SSOProfileAdmin(StaffAuditMixin, admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # profiles are created by the wizard or `sso_profile create`, with SP keys
+
+    def save_model(self, request: HttpRequest, obj: SSOProfile, form: Form, change: bool) -> None:
+        # The SP keys are the rollover's to write: a full save could undo one made meanwhile.
+        obj.save(update_fields=profile_fields_but_sp_keys())
 
     def audit_scope(self, obj: SSOProfile, *, deleting: bool) -> AuditScope:
         return [(obj.organization, obj)]

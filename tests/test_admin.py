@@ -5,9 +5,19 @@ from __future__ import annotations
 from http import HTTPStatus
 
 import pytest
+from django.db.models.signals import pre_save
 from django.urls import reverse
 
-from sso.models import AuditAction, AuditEvent, LoginEvent, Organization, Role, SubjectLink
+from sso.models import (
+    AuditAction,
+    AuditEvent,
+    LoginEvent,
+    Organization,
+    Role,
+    SSOProfile,
+    SubjectLink,
+)
+from sso.profiles.sp_keys import profile_sp_key_rollover_start
 from tests.factories import (
     ActiveProfileFactory,
     AuditEventFactory,
@@ -230,6 +240,39 @@ def test_admin_profile_issuer_sso_url_and_role_are_read_only(staff_client):
     )
     assert profile.idp_sso_url == "https://idp.acme.test/sso"
     assert profile.jit_role == Role.MEMBER
+
+
+def test_admin_profile_save_leaves_the_sp_keys_to_a_rollover_started_meanwhile(staff_client):
+    """A rollover started between the admin reading the profile and writing it back (its
+    pre_save signal is that moment): the admin's save leaves the next key in place."""
+    profile = ActiveProfileFactory()
+    url = reverse("admin:sso_ssoprofile_change", args=[profile.pk])
+    data = {
+        "name": "Renamed",
+        "idp_kind": profile.idp_kind,
+        "default_redirect_url": "",
+        "signature_policy": profile.signature_policy,
+        **{
+            f"{prefix}-{key}": value
+            for prefix in ("certificates", "domains")
+            for key, value in {"TOTAL_FORMS": 0, "INITIAL_FORMS": 0}.items()
+        },
+    }
+
+    def start_meanwhile(sender, instance, **kwargs):
+        pre_save.disconnect(start_meanwhile, sender=SSOProfile)
+        profile_sp_key_rollover_start(profile=SSOProfile.objects.get(pk=instance.pk), actor=None)
+
+    pre_save.connect(start_meanwhile, sender=SSOProfile)
+    try:
+        response = staff_client.post(url, data)
+    finally:
+        pre_save.disconnect(start_meanwhile, sender=SSOProfile)
+
+    assert response.status_code == HTTPStatus.FOUND, response.context["adminform"].errors
+    profile.refresh_from_db()
+    assert profile.name == "Renamed"
+    assert profile.sp_next_certificate_pem and profile.sp_rollover_ends_at is not None
 
 
 def test_admin_profile_cannot_be_added_around_the_service(staff_client):

@@ -1,5 +1,6 @@
 """Certificate expiry: the notices owners and admins get at 60, 30, 7 and 1 days before an IdP
-signing certificate or a profile's SP certificate expires, and the SSO page's warnings."""
+signing certificate, a profile's SP certificate or the next SP certificate of a rollover under
+way expires, and the SSO page's warnings."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from django.core.mail import EmailMessage, get_connection
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import capfirst
 
 from sso.models import (
     ExpiryItem,
@@ -33,16 +35,24 @@ BANNER_DAYS = 30
 WATCHED = (ProfileStatus.CONFIGURED, ProfileStatus.TESTED, ProfileStatus.ACTIVE)
 
 WHAT_TO_DO = {
-    ExpiryItem.IDP_CERTIFICATE: (
+    "idp": (
         "Create the next signing certificate in your identity provider, then add it to this "
         "profile in step 4 of the SSO setup (the profile trusts two certificates at once, so "
         "sign-in keeps working while the IdP switches). Once the IdP signs with the new one, "
         "remove the old certificate there:\n{link}"
     ),
-    ExpiryItem.SP_CERTIFICATE: (
-        "Our SP certificate signs the sign-in requests sent to your identity provider. This "
-        "version cannot yet roll it over by itself: contact support before it expires, and "
-        "check the profile's SP details here:\n{link}"
+    "sp": (
+        "Our SP certificate signs the sign-in requests sent to your identity provider. Replace "
+        "it in step 1 of the SSO setup (Create the next SP certificate): our SP metadata "
+        "publishes the next one beside it, and it signs once the overlap ends. If a rollover is "
+        "already under way and your IdP trusts the next certificate, switch to it there now:"
+        "\n{link}"
+    ),
+    "sp_next": (
+        "This is the next SP certificate of the rollover under way, published in our SP "
+        "metadata to sign once the overlap ends. Switch to it in step 1 of the SSO setup, then "
+        "create another next SP certificate there, so that a fresh one is published in time:"
+        "\n{link}"
     ),
 }
 
@@ -54,6 +64,18 @@ class ExpiringCertificate:
     fingerprint_sha256: str
     not_after: dt.datetime
     now: dt.datetime
+    # The SP item covers both keys of a rollover: one certificate keeps its notices (item and
+    # fingerprint) when the finish makes the next one the current one.
+    next_key: bool = False
+
+    @property
+    def kind(self) -> str:
+        """idp, sp, or sp_next: what the notice says to do."""
+        return "sp_next" if self.next_key else str(self.item)
+
+    @property
+    def label(self) -> str:
+        return "next SP certificate" if self.next_key else str(self.item.label)
 
     @property
     def days_left(self) -> int:
@@ -69,19 +91,29 @@ class ExpiringCertificate:
         return reverse(step, args=[self.profile.sid])
 
 
-def _sp_certificate(profile: SSOProfile, *, now: dt.datetime) -> ExpiringCertificate | None:
-    try:
-        certificate = x509.load_pem_x509_certificate(profile.sp_certificate_pem.encode())
-    except ValueError:
-        logger.exception("sp_certificate_unreadable profile=%s", profile.sid)
-        return None
-    return ExpiringCertificate(
-        profile=profile,
-        item=ExpiryItem.SP_CERTIFICATE,
-        fingerprint_sha256=certificate.fingerprint(hashes.SHA256()).hex(":").upper(),
-        not_after=certificate.not_valid_after_utc,
-        now=now,
-    )
+def _sp_certificates(profile: SSOProfile, *, now: dt.datetime) -> list[ExpiringCertificate]:
+    """The current SP certificate, and the next one while a rollover is under way."""
+    keys = [(profile.sp_certificate_pem, False)]
+    if profile.sp_next_certificate_pem:
+        keys.append((profile.sp_next_certificate_pem, True))
+    found = []
+    for pem, next_key in keys:
+        try:
+            certificate = x509.load_pem_x509_certificate(pem.encode())
+        except ValueError:
+            logger.exception("sp_certificate_unreadable profile=%s next=%s", profile.sid, next_key)
+            continue
+        found.append(
+            ExpiringCertificate(
+                profile=profile,
+                item=ExpiryItem.SP_CERTIFICATE,
+                fingerprint_sha256=certificate.fingerprint(hashes.SHA256()).hex(":").upper(),
+                not_after=certificate.not_valid_after_utc,
+                now=now,
+                next_key=next_key,
+            )
+        )
+    return found
 
 
 def _idp_certificates(
@@ -106,15 +138,16 @@ def _idp_certificates(
 def certificates_expiring(
     *, profiles: Iterable[SSOProfile], now: dt.datetime, within_days: int
 ) -> list[ExpiringCertificate]:
-    """The not yet expired IdP and SP certificates of profiles that expire within the days."""
+    """The not yet expired IdP and SP certificates (the next SP one included) of profiles that
+    expire within the days."""
     within = now + dt.timedelta(days=within_days)
     found = []
     for profile in profiles:
         candidates = [
             *_idp_certificates(profile, now=now, within=within),
-            _sp_certificate(profile, now=now),
+            *_sp_certificates(profile, now=now),
         ]
-        found += [c for c in candidates if c is not None and now < c.not_after <= within]
+        found += [c for c in candidates if now < c.not_after <= within]
     return sorted(found, key=lambda c: c.not_after)
 
 
@@ -144,16 +177,16 @@ def _message(expiring: ExpiringCertificate, *, to: str) -> EmailMessage:
     profile = expiring.profile
     days = expiring.days_left
     when = "in less than a day" if days == 0 else f"in {days} day{'s' if days != 1 else ''}"
-    what = expiring.item.label
+    what = expiring.label
     link = settings.SSO_PUBLIC_BASE_URL + expiring.fix_url
     return EmailMessage(
-        subject=f"{what} of SSO profile {profile.name} expires {when}",
+        subject=f"{capfirst(what)} of SSO profile {profile.name} expires {when}",
         body=(
             f"The {what} of the SSO profile {profile.name} ({profile.organization.name}) "
             f"expires on {expiring.not_after:%Y-%m-%d %H:%M} UTC ({when}). After that, "
             "people cannot sign in through it.\n\n"
             "Certificate SHA-256 fingerprint: "
-            f"{expiring.fingerprint_sha256}\n\n" + WHAT_TO_DO[expiring.item].format(link=link)
+            f"{expiring.fingerprint_sha256}\n\n" + WHAT_TO_DO[expiring.kind].format(link=link)
         ),
         to=[to],
     )

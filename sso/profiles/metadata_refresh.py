@@ -37,6 +37,7 @@ from sso.models import (
 from sso.outbound import FetchError, https_get_url
 from sso.profiles.selectors import certificates_last_used
 from sso.profiles.services import certificate_add, issuer_check_available
+from sso.profiles.sp_keys import profile_fields_but_sp_keys
 from sso.saml.metadata import MAX_METADATA_BYTES, IdPMetadata, field_error, parse_idp_metadata
 from sso.validators import CertificateInfo, parse_certificate, validate_https_url
 
@@ -304,7 +305,7 @@ def profile_metadata_approve(*, profile: SSOProfile, actor: User | None) -> None
     profile.updated_by = actor
     profile.full_clean()
     with transaction.atomic():
-        profile.save()
+        profile.save(update_fields=profile_fields_but_sp_keys())
         audit_record(
             organization=profile.organization,
             profile=profile,

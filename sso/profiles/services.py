@@ -30,6 +30,7 @@ from sso.models import (
 from sso.organizations.selectors import membership_get
 from sso.profiles.presets import preset_for
 from sso.profiles.selectors import certificate_last_used, issuer_used_elsewhere
+from sso.profiles.sp_keys import profile_fields_but_sp_keys
 from sso.reasons import Reason
 from sso.validators import CertificateInfo, validate_session_limits
 
@@ -243,7 +244,7 @@ def profile_configure(
         if new_status != profile.status:
             changes["status"] = [profile.status, new_status]
             profile.status = new_status
-        profile.save()
+        profile.save(update_fields=profile_fields_but_sp_keys())
         if changes:
             audit_record(
                 organization=profile.organization,

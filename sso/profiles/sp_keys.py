@@ -23,15 +23,24 @@ from sso.models import AuditAction, SSOProfile, User
 logger = logging.getLogger(__name__)
 
 ROLLOVER_OVERLAP_DAYS = 30
-_KEY_FIELDS = (
-    "sp_certificate_pem",
-    "sp_private_key_encrypted",
+# Written here only, under the row's lock: a save elsewhere of a profile read before a start or
+# finish would write the old keys back (profile_fields_but_sp_keys).
+_NEXT_KEY_FIELDS = (
     "sp_next_certificate_pem",
     "sp_next_private_key_encrypted",
     "sp_rollover_ends_at",
-    "updated_by",
-    "updated_at",
 )
+SP_KEY_FIELDS = ("sp_certificate_pem", "sp_private_key_encrypted", *_NEXT_KEY_FIELDS)
+_STAMP = ("updated_by", "updated_at")
+
+
+def profile_fields_but_sp_keys() -> list[str]:
+    """The update_fields of a profile save outside this module: every field but the keys."""
+    return [
+        field.name
+        for field in SSOProfile._meta.concrete_fields
+        if not field.primary_key and field.name not in SP_KEY_FIELDS
+    ]
 
 
 def _fingerprint(pem: str) -> str:
@@ -59,11 +68,12 @@ def profile_sp_key_rollover_start(
         )
         if locked.sp_rollover_ends_at is not None:
             raise refusal("sp_key_rollover_under_way")
+        profile.refresh_from_db(fields=SP_KEY_FIELDS)  # the current key may have changed
         profile.sp_next_certificate_pem = key_pair.certificate_pem
         profile.sp_next_private_key_encrypted = key_pair.private_key_encrypted
         profile.sp_rollover_ends_at = now + dt.timedelta(days=overlap_days)
         profile.updated_by = actor
-        profile.save(update_fields=_KEY_FIELDS)
+        profile.save(update_fields=_NEXT_KEY_FIELDS + _STAMP)
         audit_record(
             organization=profile.organization,
             profile=profile,
@@ -87,7 +97,7 @@ def profile_sp_key_rollover_finish(*, profile: SSOProfile, actor: User | None) -
         )
         if locked.sp_rollover_ends_at is None:
             raise refusal("sp_key_no_rollover")
-        profile.refresh_from_db(fields=_KEY_FIELDS[:5])
+        profile.refresh_from_db(fields=SP_KEY_FIELDS)
         withdrawn = _fingerprint(profile.sp_certificate_pem)
         profile.sp_certificate_pem = profile.sp_next_certificate_pem
         profile.sp_private_key_encrypted = profile.sp_next_private_key_encrypted
@@ -95,7 +105,7 @@ def profile_sp_key_rollover_finish(*, profile: SSOProfile, actor: User | None) -
         profile.sp_next_private_key_encrypted = ""
         profile.sp_rollover_ends_at = None
         profile.updated_by = actor
-        profile.save(update_fields=_KEY_FIELDS)
+        profile.save(update_fields=SP_KEY_FIELDS + _STAMP)
         audit_record(
             organization=profile.organization,
             profile=profile,

@@ -31,6 +31,17 @@ def idp(request: pytest.FixtureRequest) -> Iterator[AnyIdP]:
     instance.stop()
 
 
+@pytest.fixture
+def simplesamlphp() -> Iterator[SimpleSAMLphpIdP]:
+    """SimpleSAMLphp alone (it checks our AuthnRequest signature), not started yet; stopped
+    afterwards."""
+    if problem := SimpleSAMLphpIdP.missing():
+        _skip_or_fail(problem)
+    instance = SimpleSAMLphpIdP()
+    yield instance
+    instance.stop()
+
+
 @pytest.fixture(
     params=[(SimpleSAMLphpIdP, RESPONSE), (SamlIdpJs, ASSERTION)],
     ids=["simplesamlphp-signs-response", "saml-idp-signs-assertion"],

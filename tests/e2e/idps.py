@@ -355,6 +355,12 @@ class SimpleSAMLphpIdP(_IdPProcess):
         )
         (folder / "saml20-sp-remote.php").write_text(_php_file("Our SP.", body))
 
+    def sp_metadata_replace(self, sp_metadata_xml: str) -> None:
+        """Give the running IdP our SP metadata anew, as a refresh of it would: SimpleSAMLphp
+        reads the file on every request."""
+        assert self.workdir is not None, f"{self.name} was never started"
+        (self.workdir / "metadata" / "sp-metadata.xml").write_text(sp_metadata_xml)
+
     def login(self, page: Page, username: str, password: str) -> None:
         """Fill SimpleSAMLphp's own username/password form and submit it."""
         page.wait_for_url(f"{self.base_url}/**")

@@ -14,7 +14,9 @@ from lxml import etree
 
 from sso.crypto import certificate_body, decrypt_private_key, fingerprint_of
 from sso.models import AuditAction, AuditEvent, IdPKind, SSOProfile
+from sso.profiles.metadata_refresh import profile_metadata_approve
 from sso.profiles.presets import preset_for
+from sso.profiles.services import profile_configure
 from sso.profiles.sp_keys import (
     profile_sp_key_rollover_finish,
     profile_sp_key_rollover_start,
@@ -27,6 +29,13 @@ pytestmark = pytest.mark.django_db
 
 MD = "urn:oasis:names:tc:SAML:2.0:metadata"
 DS = "http://www.w3.org/2000/09/xmldsig#"
+KEYS = (
+    "sp_certificate_pem",
+    "sp_private_key_encrypted",
+    "sp_next_certificate_pem",
+    "sp_next_private_key_encrypted",
+    "sp_rollover_ends_at",
+)
 
 
 def published_certificates(client, profile) -> list[str]:
@@ -163,3 +172,64 @@ def test_wizard_rollover_of_another_organizations_profile_is_404(admin_client):
     assert response.status_code == HTTPStatus.NOT_FOUND
     profile.refresh_from_db()
     assert profile.sp_rollover_ends_at is None
+
+
+def test_rollover_start_from_a_copy_loaded_before_a_finish_keeps_the_new_key():
+    profile = ActiveProfileFactory()
+    stale = SSOProfile.objects.get(pk=profile.pk)
+    profile_sp_key_rollover_start(profile=profile, actor=None)
+    profile_sp_key_rollover_finish(profile=profile, actor=None)
+    current = profile.sp_certificate_pem, profile.sp_private_key_encrypted
+
+    profile_sp_key_rollover_start(profile=stale, actor=None)
+
+    profile.refresh_from_db()
+    assert (profile.sp_certificate_pem, profile.sp_private_key_encrypted) == current
+    audit = AuditEvent.objects.filter(action=AuditAction.SP_KEY_ROLLOVER_STARTED).latest("pk")
+    assert audit.changes["current_certificate"] == fingerprint_of(certificate_body(current[0]))
+
+
+def _configure_renaming(profile: SSOProfile) -> tuple[str, str]:
+    profile_configure(
+        profile=profile,
+        actor=None,
+        name="Renamed",
+        idp_kind=profile.idp_kind,
+        idp_issuer=profile.idp_issuer,
+        idp_sso_url=profile.idp_sso_url,
+    )
+    return "name", "Renamed"
+
+
+def _approve_renaming(profile: SSOProfile) -> tuple[str, str]:
+    """A held metadata change of the Issuer approved (what a metadata refresh raises)."""
+    profile.metadata_pending = {
+        "changes": {"idp_issuer": [profile.idp_issuer, "https://renamed.acme.test/saml"]},
+        "dismissed": False,
+    }
+    profile_metadata_approve(profile=profile, actor=None)
+    return "idp_issuer", "https://renamed.acme.test/saml"
+
+
+@pytest.mark.parametrize("save", [_configure_renaming, _approve_renaming])
+@pytest.mark.parametrize("when", ["started", "finished"])
+def test_profile_saved_from_a_copy_loaded_before_a_rollover_step_keeps_its_keys(when, save):
+    """Step 4 saved, or a metadata change approved, with the profile as it was read before the
+    rollover started (or finished, by the hourly job) in between: the keys stay as the
+    rollover wrote them."""
+    profile = ActiveProfileFactory()
+    if when == "finished":
+        profile_sp_key_rollover_start(profile=profile, actor=None)
+    stale = SSOProfile.objects.get(pk=profile.pk)
+    if when == "started":
+        profile_sp_key_rollover_start(profile=profile, actor=None)
+    else:
+        profile_sp_key_rollover_finish(profile=profile, actor=None)
+    profile.refresh_from_db()
+    keys = [getattr(profile, field) for field in KEYS]
+
+    field, saved = save(stale)
+
+    profile.refresh_from_db()
+    assert getattr(profile, field) == saved
+    assert [getattr(profile, field) for field in KEYS] == keys
