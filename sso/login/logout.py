@@ -137,8 +137,9 @@ def sso_logout_by_idp(*, request: HttpRequest, profile: SSOProfile, query: dict)
 
 
 def _check_fresh(*, profile: SSOProfile, logout: IdPLogoutRequest) -> None:
-    """Refuse a LogoutRequest issued too long ago, or seen before: its URL passes through the
-    browser's history, and replaying it would sign the person out again and again."""
+    """Refuse a LogoutRequest issued too long ago, past its NotOnOrAfter, or seen before: its
+    URL passes through the browser's history, and replaying it would sign the person out again
+    and again."""
     now = timezone.now()
     skew = dt.timedelta(seconds=settings.SSO_CLOCK_SKEW_SECONDS)
     issued = logout.issue_instant
@@ -148,6 +149,9 @@ def _check_fresh(*, profile: SSOProfile, logout: IdPLogoutRequest) -> None:
             problem=f"issued at {issued.isoformat() if issued else '(no IssueInstant)'}, "
             f"not within {LOGOUT_REQUEST_MAX_AGE.seconds // 60} minutes of our time",
         )
+    expires = logout.not_on_or_after
+    if expires is not None and expires <= now - skew:
+        raise LoginRefused(Reason.LOGOUT_MALFORMED, problem=f"expired at {expires.isoformat()}")
     try:
         with transaction.atomic():
             UsedAssertion.objects.create(

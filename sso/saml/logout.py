@@ -9,12 +9,18 @@ IdP-initiated: `idp_logout_request_read` verifies the IdP's signed LogoutRequest
 
 pysaml2 as an SP verifies neither signature on its own: it requires a LogoutRequest's only
 where an IdP config asks AuthnRequests to be signed, and never checks a redirected
-LogoutResponse's. Both are required here, with pysaml2's own checks.
+LogoutResponse's. Both are required here, with pysaml2's own checks, and checked before
+anything else: pysaml2 inflates and parses a message, without bounds, before it looks at the
+signature. Only then is the message inflated, within bounds, and its shape checked as the
+ACS checks a Response's (facts.py), before pysaml2 reads it.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
+import zlib
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +28,7 @@ from typing import Any
 from django.conf import settings
 from djangosaml2.cache import StateCache
 from djangosaml2.utils import get_location
+from lxml import etree
 from saml2 import BINDING_HTTP_REDIRECT
 from saml2 import request as saml_request
 from saml2.ident import decode
@@ -34,9 +41,11 @@ from saml2.xmldsig import SIG_RSA_SHA256
 from sso.models import SSOProfile
 from sso.reasons import LoginRefused, Reason
 from sso.saml.config import ProfileSigningKey, sp_config_for
+from sso.saml.facts import SAFE_PARSER, shape_problem
 from sso.saml.pysaml2.client import ProfileSaml2Client
 
 MAX_MESSAGE_CHARS = 64 * 1024  # a deflated, base64 logout message is a few hundred bytes
+MAX_INFLATED_BYTES = 64 * 1024  # and a few kilobytes inflated; a deflate bomb stops here
 
 
 class SignedLogoutRequest(saml_request.LogoutRequest):
@@ -68,13 +77,19 @@ class ProfileLogoutClient(ProfileSaml2Client):
 
     def redirect_signature_verifies(self, query: Mapping[str, str], message: str) -> bool:
         """The HTTP-Redirect signature of `message` ("SAMLRequest" or "SAMLResponse"), checked
-        by pysaml2 against each certificate the profile trusts."""
+        by pysaml2 against each certificate the profile trusts (none for a draft without an
+        issuer)."""
         signed = {
             key: query[key]
             for key in (message, "RelayState", "SigAlg", "Signature")
             if key in query
         }
-        certificates = self.sec.metadata.certs(self.profile.idp_issuer, "any", "signing")
+        if self.sec.metadata is None:
+            return False
+        try:
+            certificates = self.sec.metadata.certs(self.profile.idp_issuer, "any", "signing")
+        except KeyError:
+            return False
         return any(
             verify_redirect_signature(signed, self.sec.sec_backend, certificate)
             for _, certificate in certificates
@@ -93,6 +108,46 @@ def _check_redirect_query(query: Mapping[str, str], message: str) -> None:
         raise LoginRefused(
             Reason.LOGOUT_SIGNATURE_INVALID, problem=f"signed with {query['SigAlg'][:200]}"
         )
+    try:
+        base64.b64decode(query["Signature"])
+    except (binascii.Error, ValueError):
+        raise LoginRefused(
+            Reason.LOGOUT_SIGNATURE_INVALID, problem="the Signature is not base64"
+        ) from None
+
+
+def _check_signed_message(
+    client: ProfileLogoutClient, query: Mapping[str, str], message: str
+) -> None:
+    """Refuse `message` unless the profile's IdP signed it, and unless it inflates to a well-formed
+    document of a logout message's size and shape: all before pysaml2 reads it."""
+    if not client.redirect_signature_verifies(query, message):
+        raise LoginRefused(
+            Reason.LOGOUT_SIGNATURE_INVALID,
+            message="LogoutRequest" if message == "SAMLRequest" else "LogoutResponse",
+            problem="no certificate of this profile verifies it",
+        )
+    inflater = zlib.decompressobj(-15)
+    try:
+        xml = inflater.decompress(base64.b64decode(query[message]), MAX_INFLATED_BYTES + 1)
+    except (binascii.Error, ValueError, zlib.error):
+        raise LoginRefused(
+            Reason.LOGOUT_MALFORMED, problem=f"{message} is not deflated base64"
+        ) from None
+    if len(xml) > MAX_INFLATED_BYTES:
+        raise LoginRefused(
+            Reason.LOGOUT_MALFORMED,
+            problem=f"{message} inflates to more than {MAX_INFLATED_BYTES} bytes",
+        )
+    try:
+        root = etree.fromstring(xml, SAFE_PARSER)
+    except etree.XMLSyntaxError:
+        raise LoginRefused(Reason.LOGOUT_MALFORMED, problem="not well-formed XML") from None
+    problem = (
+        "a DOCTYPE is not allowed" if root.getroottree().docinfo.doctype else shape_problem(root)
+    )
+    if problem:
+        raise LoginRefused(Reason.LOGOUT_MALFORMED, problem=problem)
 
 
 def logout_request_url(
@@ -132,6 +187,7 @@ class IdPLogoutRequest:
 
     request_id: str
     issue_instant: dt.datetime | None
+    not_on_or_after: dt.datetime | None
     name_id: str
     name_id_format: str
     session_indexes: tuple[str, ...]
@@ -140,10 +196,11 @@ class IdPLogoutRequest:
 def idp_logout_request_read(
     *, profile: SSOProfile, query: Mapping[str, str], session: MutableMapping[str, Any]
 ) -> IdPLogoutRequest:
-    """The IdP's LogoutRequest, its signature, Destination, issuer and time verified by
-    pysaml2; LoginRefused else."""
+    """The IdP's LogoutRequest, its signature, Destination (required), issuer and time verified
+    by pysaml2; LoginRefused else."""
     _check_redirect_query(query, "SAMLRequest")
     client = ProfileLogoutClient(profile, session)
+    _check_signed_message(client, query, "SAMLRequest")
     try:
         parsed = client.parse_logout_request(
             query["SAMLRequest"],
@@ -162,9 +219,12 @@ def idp_logout_request_read(
         raise LoginRefused(
             Reason.ISSUER_MISMATCH, received=issuer[:200], expected=profile.idp_issuer
         )
+    if not message.destination:  # SAML bindings 3.4.5.2: a signed message must name it
+        raise LoginRefused(Reason.LOGOUT_MALFORMED, problem="no Destination")
     return IdPLogoutRequest(
         request_id=message.id,
         issue_instant=_instant(message.issue_instant),
+        not_on_or_after=_instant(message.not_on_or_after) if message.not_on_or_after else None,
         name_id=(message.name_id.text or "").strip(),
         name_id_format=message.name_id.format or "",
         session_indexes=tuple((index.text or "").strip() for index in message.session_index or []),
@@ -221,12 +281,7 @@ def logout_response_read(
     says the person is signed out there; LoginRefused when it is not one we can trust."""
     _check_redirect_query(query, "SAMLResponse")
     client = ProfileLogoutClient(profile, session)
-    if not client.redirect_signature_verifies(query, "SAMLResponse"):
-        raise LoginRefused(
-            Reason.LOGOUT_SIGNATURE_INVALID,
-            message="LogoutResponse",
-            problem="no certificate of this profile verifies it",
-        )
+    _check_signed_message(client, query, "SAMLResponse")
     try:
         response: LogoutResponse | None = client.parse_logout_request_response(
             query["SAMLResponse"], BINDING_HTTP_REDIRECT
