@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import re
 import tracemalloc
+import zlib
 from http import HTTPStatus
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import pytest
 from cryptography import x509
@@ -306,7 +308,7 @@ def test_an_idp_logout_request_for_a_linked_subject_ends_its_sessions(client, id
         ("foreign_key", "logout_signature_invalid"),
         ("sha1", "logout_signature_invalid"),
         ("destination", "logout_malformed"),
-        ("issuer", "logout_signature_invalid"),
+        ("issuer", "issuer_mismatch"),
         ("old", "logout_malformed"),
     ],
 )
@@ -499,3 +501,61 @@ def test_a_signed_logout_request_without_destination_or_expired_changes_nothing(
     event = last_event()
     assert event.reason == "logout_malformed"
     assert problem in event.detail["problem"]
+
+
+def lower_case_encoded(keys, message: str, xml: str, relay_state: str) -> str:
+    """An HTTP-Redirect query as Entra ID and AD FS encode it, percent-escapes in lower case,
+    signed over those very bytes (URL-encoding is not canonical: SAML bindings 3.4.4.1)."""
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
+    encoded = base64.b64encode(deflate.compress(xml.encode()) + deflate.flush()).decode()
+    signed = "&".join(
+        f"{name}=" + re.sub(r"%[0-9A-F]{2}", lambda m: m.group().lower(), quote(value, safe=""))
+        for name, value in ((message, encoded), ("RelayState", relay_state), ("SigAlg", RSA_SHA256))
+    )
+    assert "%2f" in signed
+    signature = keys.private_key.sign(signed.encode(), padding.PKCS1v15(), hashes.SHA256())
+    return f"{signed}&Signature={quote(base64.b64encode(signature).decode(), safe='')}"
+
+
+@pytest.mark.parametrize("message", ["SAMLRequest", "SAMLResponse"])
+def test_a_logout_message_encoded_in_lower_case_verifies(client, idp, profile, message):
+    sign_in(client, profile, idp)
+    if message == "SAMLRequest":
+        other = Client()
+        xml = logout_request_xml(
+            issuer=profile.idp_issuer, destination=sp_slo_url(profile), name_id="grace@acme.test"
+        )
+    else:
+        other = client
+        _, url = sign_out(client)
+        request, _ = redirect_message(url)
+        xml = logout_response_xml(
+            issuer=profile.idp_issuer,
+            destination=sp_slo_url(profile),
+            in_response_to=request.get("ID"),
+        )
+    query = lower_case_encoded(idp.keys, message, xml, relay_state="https://app.acme.test/x")
+
+    response = other.get(reverse("sso:saml2_slo", args=[profile.sid]) + "?" + query)
+
+    assert response.status_code == HTTPStatus.FOUND, last_event().detail
+    assert not signed_in(client)
+
+
+def test_a_signature_covers_only_the_saml_request_it_was_made_over(client, idp, profile):
+    """A second SAMLRequest beside a signed one is what a decoded query would use."""
+    sign_in(client, profile, idp)
+    signed = idp_logout_request(profile, idp, name_id="someone@acme.test")
+    other = idp_logout_request(profile, idp)
+
+    response = Client().get(
+        reverse("sso:saml2_slo", args=[profile.sid])
+        + "?"
+        + urlencode(signed)
+        + "&"
+        + urlencode({"SAMLRequest": other["SAMLRequest"]})
+    )
+
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    assert last_event().reason == "logout_signature_invalid"
+    assert signed_in(client)
