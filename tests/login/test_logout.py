@@ -403,6 +403,24 @@ def test_a_logout_request_signed_by_nobody_is_refused_before_it_is_inflated(
     assert peak < BOMB_BYTES // 10, f"{peak} bytes allocated for a refused request"
 
 
+def idp_message_xml(client: Client, profile, idp: TestIdP, message: str, extensions="") -> str:
+    """Sign `client` in; the IdP's LogoutRequest naming the person ("SAMLRequest"), or, after
+    Sign out, its LogoutResponse answering ours ("SAMLResponse")."""
+    sign_in(client, profile, idp)
+    if message == "SAMLRequest":
+        return logout_request_xml(
+            issuer=profile.idp_issuer,
+            destination=sp_slo_url(profile),
+            name_id="grace@acme.test",
+            extensions=extensions,
+        )
+    _, url = sign_out(client)
+    request, _ = redirect_message(url)
+    return logout_response_xml(
+        issuer=profile.idp_issuer, destination=sp_slo_url(profile), in_response_to=request.get("ID")
+    )
+
+
 def deeply_nested(depth: int) -> str:
     return "<x:e xmlns:x='urn:x'>" * depth + "</x:e>" * depth
 
@@ -419,24 +437,9 @@ def test_a_signed_logout_message_beyond_the_bounds_is_refused(
     client, idp, profile, message, padding, problem
 ):
     """Even the IdP's own signature does not make us inflate or parse without bounds."""
-    sign_in(client, profile, idp)
-    if message == "SAMLRequest":
-        extensions = deeply_nested(80) if padding == "deep" else ""
-        xml = logout_request_xml(
-            issuer=profile.idp_issuer,
-            destination=sp_slo_url(profile),
-            name_id="grace@acme.test",
-            extensions=extensions,
-        )
-    else:
-        _, url = sign_out(client)
-        request, _ = redirect_message(url)
-        xml = logout_response_xml(
-            issuer=profile.idp_issuer,
-            destination=sp_slo_url(profile),
-            in_response_to=request.get("ID"),
-        )
-    xml += padding if padding != "deep" else ""
+    deep = padding == "deep"
+    xml = idp_message_xml(client, profile, idp, message, deeply_nested(80) if deep else "")
+    xml += "" if deep else padding
 
     response = slo(client, profile, redirect_query(idp.keys, message, xml))
 
@@ -519,21 +522,8 @@ def lower_case_encoded(keys, message: str, xml: str, relay_state: str) -> str:
 
 @pytest.mark.parametrize("message", ["SAMLRequest", "SAMLResponse"])
 def test_a_logout_message_encoded_in_lower_case_verifies(client, idp, profile, message):
-    sign_in(client, profile, idp)
-    if message == "SAMLRequest":
-        other = Client()
-        xml = logout_request_xml(
-            issuer=profile.idp_issuer, destination=sp_slo_url(profile), name_id="grace@acme.test"
-        )
-    else:
-        other = client
-        _, url = sign_out(client)
-        request, _ = redirect_message(url)
-        xml = logout_response_xml(
-            issuer=profile.idp_issuer,
-            destination=sp_slo_url(profile),
-            in_response_to=request.get("ID"),
-        )
+    xml = idp_message_xml(client, profile, idp, message)
+    other = Client() if message == "SAMLRequest" else client  # a LogoutResponse: its browser
     query = lower_case_encoded(idp.keys, message, xml, relay_state="https://app.acme.test/x")
 
     response = other.get(reverse("sso:saml2_slo", args=[profile.sid]) + "?" + query)
