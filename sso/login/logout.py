@@ -83,11 +83,16 @@ def sso_logout_start(*, request: HttpRequest) -> SignOut:
     return SignOut(idp_logout_url=url, profile=profile)
 
 
-def sso_logout_finish(*, request: HttpRequest, profile: SSOProfile, query: dict) -> bool:
-    """Whether the IdP's LogoutResponse confirms it signed the person out too; LoginRefused,
-    recorded, when it is not a signed answer to this browser's LogoutRequest."""
+def sso_logout_finish(
+    *, request: HttpRequest, profile: SSOProfile, query: dict, query_string: str
+) -> bool:
+    """Whether the IdP's LogoutResponse (`query`, decoded from `query_string`) confirms it
+    signed the person out too; LoginRefused, recorded, when it is not a signed answer to this
+    browser's LogoutRequest."""
     try:
-        return logout_response_read(profile=profile, query=query, session=request.session)
+        return logout_response_read(
+            profile=profile, query=query, query_string=query_string, session=request.session
+        )
     except LoginRefused as refusal:
         refusal.event = login_event_record_refusal(
             request=request, profile=profile, refusal=refusal
@@ -104,10 +109,15 @@ class IdPSignOut:
     accounts: int
 
 
-def sso_logout_by_idp(*, request: HttpRequest, profile: SSOProfile, query: dict) -> IdPSignOut:
-    """Verify the IdP's LogoutRequest and end every session of the person it names."""
+def sso_logout_by_idp(
+    *, request: HttpRequest, profile: SSOProfile, query: dict, query_string: str
+) -> IdPSignOut:
+    """Verify the IdP's LogoutRequest (`query`, decoded from `query_string`) and end every
+    session of the person it names."""
     try:
-        logout = idp_logout_request_read(profile=profile, query=query, session=request.session)
+        logout = idp_logout_request_read(
+            profile=profile, query=query, query_string=query_string, session=request.session
+        )
         _check_fresh(profile=profile, logout=logout)
     except LoginRefused as refusal:
         refusal.event = login_event_record_refusal(
@@ -131,14 +141,19 @@ def sso_logout_by_idp(*, request: HttpRequest, profile: SSOProfile, query: dict)
     if request.user.is_authenticated and request.user in users:
         auth.logout(request)
     url = idp_logout_response_url(
-        profile=profile, query=query, session=request.session, signed_out=bool(users)
+        profile=profile,
+        query=query,
+        query_string=query_string,
+        session=request.session,
+        signed_out=bool(users),
     )
     return IdPSignOut(response_url=url, accounts=len(users))
 
 
 def _check_fresh(*, profile: SSOProfile, logout: IdPLogoutRequest) -> None:
-    """Refuse a LogoutRequest issued too long ago, or seen before: its URL passes through the
-    browser's history, and replaying it would sign the person out again and again."""
+    """Refuse a LogoutRequest issued too long ago, past its NotOnOrAfter, or seen before: its
+    URL passes through the browser's history, and replaying it would sign the person out again
+    and again."""
     now = timezone.now()
     skew = dt.timedelta(seconds=settings.SSO_CLOCK_SKEW_SECONDS)
     issued = logout.issue_instant
@@ -148,6 +163,9 @@ def _check_fresh(*, profile: SSOProfile, logout: IdPLogoutRequest) -> None:
             problem=f"issued at {issued.isoformat() if issued else '(no IssueInstant)'}, "
             f"not within {LOGOUT_REQUEST_MAX_AGE.seconds // 60} minutes of our time",
         )
+    expires = logout.not_on_or_after
+    if expires is not None and expires <= now - skew:
+        raise LoginRefused(Reason.LOGOUT_MALFORMED, problem=f"expired at {expires.isoformat()}")
     try:
         with transaction.atomic():
             UsedAssertion.objects.create(

@@ -9,41 +9,44 @@ IdP-initiated: `idp_logout_request_read` verifies the IdP's signed LogoutRequest
 
 pysaml2 as an SP verifies neither signature on its own: it requires a LogoutRequest's only
 where an IdP config asks AuthnRequests to be signed, and never checks a redirected
-LogoutResponse's. Both are required here, with pysaml2's own checks.
+LogoutResponse's; where it does, it inflates and parses the message, without bounds, first, and
+verifies a re-encoding of the query, not the query as received. Both signatures are required
+here, with pysaml2's signer, over the bytes the IdP signed, before anything else; only then is
+the message inflated, within bounds, and its shape checked as the ACS checks a Response's
+(facts.py), before pysaml2 reads it.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
+import zlib
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote_plus
 
 from django.conf import settings
 from djangosaml2.cache import StateCache
 from djangosaml2.utils import get_location
+from lxml import etree
 from saml2 import BINDING_HTTP_REDIRECT
-from saml2 import request as saml_request
 from saml2.ident import decode
 from saml2.response import IncorrectlySigned, LogoutResponse
 from saml2.s_utils import UnknownPrincipal, status_message_factory, success_status_factory
 from saml2.samlp import STATUS_UNKNOWN_PRINCIPAL
-from saml2.sigver import verify_redirect_signature
+from saml2.sigver import extract_rsa_key_from_x509_cert, pem_format
 from saml2.xmldsig import SIG_RSA_SHA256
 
 from sso.models import SSOProfile
 from sso.reasons import LoginRefused, Reason
 from sso.saml.config import ProfileSigningKey, sp_config_for
+from sso.saml.facts import SAFE_PARSER, shape_problem
 from sso.saml.pysaml2.client import ProfileSaml2Client
 
 MAX_MESSAGE_CHARS = 64 * 1024  # a deflated, base64 logout message is a few hundred bytes
-
-
-class SignedLogoutRequest(saml_request.LogoutRequest):
-    """pysaml2's LogoutRequest, its signature always required (the query's for HTTP-Redirect)."""
-
-    def loads(self, xmldata: Any, binding: str, origdoc: Any = None, must: Any = None, **kwargs):
-        return super().loads(xmldata, binding, origdoc=origdoc, must=True, **kwargs)
+MAX_INFLATED_BYTES = 64 * 1024  # and a few kilobytes inflated; a deflate bomb stops here
 
 
 class ProfileLogoutClient(ProfileSaml2Client):
@@ -61,24 +64,45 @@ class ProfileLogoutClient(ProfileSaml2Client):
         self.sec.sec_backend = ProfileSigningKey(profile)
         self.profile = profile
 
-    def parse_logout_request(self, xmlstr: str, binding: str = BINDING_HTTP_REDIRECT, **kwargs):
-        return self._parse_request(
-            xmlstr, SignedLogoutRequest, "single_logout_service", binding, **kwargs
+    def redirect_signature_verifies(
+        self, query: Mapping[str, str], query_string: str, message: str
+    ) -> bool:
+        """The HTTP-Redirect signature of `message` ("SAMLRequest" or "SAMLResponse"), checked
+        with pysaml2's signer against each certificate the profile trusts (none for a draft
+        without an issuer)."""
+        octets = _signed_octets(query, query_string, message)
+        if octets is None or self.sec.metadata is None:
+            return False
+        try:
+            certificates = self.sec.metadata.certs(self.profile.idp_issuer, "any", "signing")
+        except KeyError:
+            return False
+        signer = self.sec.sec_backend.get_signer(query["SigAlg"])
+        signature = base64.b64decode(query["Signature"])
+        return any(
+            signer.verify(octets, signature, extract_rsa_key_from_x509_cert(pem_format(cert)))
+            for _, cert in certificates
         )
 
-    def redirect_signature_verifies(self, query: Mapping[str, str], message: str) -> bool:
-        """The HTTP-Redirect signature of `message` ("SAMLRequest" or "SAMLResponse"), checked
-        by pysaml2 against each certificate the profile trusts."""
-        signed = {
-            key: query[key]
-            for key in (message, "RelayState", "SigAlg", "Signature")
-            if key in query
-        }
-        certificates = self.sec.metadata.certs(self.profile.idp_issuer, "any", "signing")
-        return any(
-            verify_redirect_signature(signed, self.sec.sec_backend, certificate)
-            for _, certificate in certificates
-        )
+
+def _signed_octets(query: Mapping[str, str], query_string: str, message: str) -> bytes | None:
+    """What the IdP signed (SAML bindings 3.4.4.1): `message`, RelayState and SigAlg as they are
+    in the query string received, since URL-encoding is not canonical (Entra ID and AD FS encode
+    in lower case; pysaml2 verifies its own re-encoding, in upper case). None unless each of
+    them is there once and decodes to the value `query` holds, which is the value used."""
+    names = [name for name in (message, "RelayState", "SigAlg") if name in query]
+    received: dict[str, str] = {}
+    for part in query_string.split("&"):
+        name, _, value = part.partition("=")
+        if name in (message, "RelayState", "SigAlg"):
+            if name in received:
+                return None
+            received[name] = value
+    if set(received) != set(names):
+        return None
+    if any(unquote_plus(received[name]) != query[name] for name in names):
+        return None
+    return "&".join(f"{name}={received[name]}" for name in names).encode()
 
 
 def _check_redirect_query(query: Mapping[str, str], message: str) -> None:
@@ -93,6 +117,47 @@ def _check_redirect_query(query: Mapping[str, str], message: str) -> None:
         raise LoginRefused(
             Reason.LOGOUT_SIGNATURE_INVALID, problem=f"signed with {query['SigAlg'][:200]}"
         )
+    try:
+        base64.b64decode(query["Signature"])
+    except (binascii.Error, ValueError):
+        raise LoginRefused(
+            Reason.LOGOUT_SIGNATURE_INVALID, problem="the Signature is not base64"
+        ) from None
+
+
+def _check_signed_message(
+    client: ProfileLogoutClient, query: Mapping[str, str], query_string: str, message: str
+) -> None:
+    """Refuse `message` unless the profile's IdP signed it, and unless it inflates to a well-formed
+    document of a logout message's size and shape: all before pysaml2 reads it."""
+    _check_redirect_query(query, message)
+    if not client.redirect_signature_verifies(query, query_string, message):
+        raise LoginRefused(
+            Reason.LOGOUT_SIGNATURE_INVALID,
+            message="LogoutRequest" if message == "SAMLRequest" else "LogoutResponse",
+            problem="no certificate of this profile verifies it",
+        )
+    inflater = zlib.decompressobj(-15)
+    try:
+        xml = inflater.decompress(base64.b64decode(query[message]), MAX_INFLATED_BYTES + 1)
+    except (binascii.Error, ValueError, zlib.error):
+        raise LoginRefused(
+            Reason.LOGOUT_MALFORMED, problem=f"{message} is not deflated base64"
+        ) from None
+    if len(xml) > MAX_INFLATED_BYTES:
+        raise LoginRefused(
+            Reason.LOGOUT_MALFORMED,
+            problem=f"{message} inflates to more than {MAX_INFLATED_BYTES} bytes",
+        )
+    try:
+        root = etree.fromstring(xml, SAFE_PARSER)
+    except etree.XMLSyntaxError:
+        raise LoginRefused(Reason.LOGOUT_MALFORMED, problem="not well-formed XML") from None
+    problem = (
+        "a DOCTYPE is not allowed" if root.getroottree().docinfo.doctype else shape_problem(root)
+    )
+    if problem:
+        raise LoginRefused(Reason.LOGOUT_MALFORMED, problem=problem)
 
 
 def logout_request_url(
@@ -132,26 +197,25 @@ class IdPLogoutRequest:
 
     request_id: str
     issue_instant: dt.datetime | None
+    not_on_or_after: dt.datetime | None
     name_id: str
     name_id_format: str
     session_indexes: tuple[str, ...]
 
 
 def idp_logout_request_read(
-    *, profile: SSOProfile, query: Mapping[str, str], session: MutableMapping[str, Any]
+    *,
+    profile: SSOProfile,
+    query: Mapping[str, str],
+    query_string: str,
+    session: MutableMapping[str, Any],
 ) -> IdPLogoutRequest:
-    """The IdP's LogoutRequest, its signature, Destination, issuer and time verified by
-    pysaml2; LoginRefused else."""
-    _check_redirect_query(query, "SAMLRequest")
+    """The IdP's LogoutRequest, its signature, Destination (required), issuer and time verified
+    by pysaml2; LoginRefused else."""
     client = ProfileLogoutClient(profile, session)
+    _check_signed_message(client, query, query_string, "SAMLRequest")
     try:
-        parsed = client.parse_logout_request(
-            query["SAMLRequest"],
-            BINDING_HTTP_REDIRECT,
-            relay_state=query.get("RelayState"),
-            sigalg=query["SigAlg"],
-            signature=query["Signature"],
-        )
+        parsed = client.parse_logout_request(query["SAMLRequest"], BINDING_HTTP_REDIRECT)
     except Exception as error:  # pysaml2 raises a dozen kinds: none of them signs anyone out
         raise _refusal(error) from None
     message = parsed.message if parsed else None
@@ -162,9 +226,12 @@ def idp_logout_request_read(
         raise LoginRefused(
             Reason.ISSUER_MISMATCH, received=issuer[:200], expected=profile.idp_issuer
         )
+    if not message.destination:  # SAML bindings 3.4.5.2: a signed message must name it
+        raise LoginRefused(Reason.LOGOUT_MALFORMED, problem="no Destination")
     return IdPLogoutRequest(
         request_id=message.id,
         issue_instant=_instant(message.issue_instant),
+        not_on_or_after=_instant(message.not_on_or_after) if message.not_on_or_after else None,
         name_id=(message.name_id.text or "").strip(),
         name_id_format=message.name_id.format or "",
         session_indexes=tuple((index.text or "").strip() for index in message.session_index or []),
@@ -175,6 +242,7 @@ def idp_logout_response_url(
     *,
     profile: SSOProfile,
     query: Mapping[str, str],
+    query_string: str,
     session: MutableMapping[str, Any],
     signed_out: bool,
 ) -> str | None:
@@ -184,13 +252,8 @@ def idp_logout_response_url(
     if not profile.idp_slo_url:
         return None
     client = ProfileLogoutClient(profile, session)
-    request = client.parse_logout_request(
-        query["SAMLRequest"],
-        BINDING_HTTP_REDIRECT,
-        relay_state=query.get("RelayState"),
-        sigalg=query["SigAlg"],
-        signature=query["Signature"],
-    )
+    _check_signed_message(client, query, query_string, "SAMLRequest")
+    request = client.parse_logout_request(query["SAMLRequest"], BINDING_HTTP_REDIRECT)
     status = (
         success_status_factory()
         if signed_out
@@ -215,18 +278,16 @@ def idp_logout_response_url(
 
 
 def logout_response_read(
-    *, profile: SSOProfile, query: Mapping[str, str], session: MutableMapping[str, Any]
+    *,
+    profile: SSOProfile,
+    query: Mapping[str, str],
+    query_string: str,
+    session: MutableMapping[str, Any],
 ) -> bool:
     """Whether the IdP's signed LogoutResponse, answering the LogoutRequest this browser sent,
     says the person is signed out there; LoginRefused when it is not one we can trust."""
-    _check_redirect_query(query, "SAMLResponse")
     client = ProfileLogoutClient(profile, session)
-    if not client.redirect_signature_verifies(query, "SAMLResponse"):
-        raise LoginRefused(
-            Reason.LOGOUT_SIGNATURE_INVALID,
-            message="LogoutResponse",
-            problem="no certificate of this profile verifies it",
-        )
+    _check_signed_message(client, query, query_string, "SAMLResponse")
     try:
         response: LogoutResponse | None = client.parse_logout_request_response(
             query["SAMLResponse"], BINDING_HTTP_REDIRECT

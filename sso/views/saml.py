@@ -86,15 +86,21 @@ class SingleLogoutView(djangosaml2_views.LogoutView):
             return HttpResponseNotAllowed(["GET"])
         profile = profile_for_request(request)
         query = {key: data[key] for key in data}
+        # What the IdP signed is the query as it encoded it, which a decoded one cannot give.
+        query_string = request.META.get("QUERY_STRING", "")
         if "SAMLResponse" in query:
             try:
-                confirmed = sso_logout_finish(request=request, profile=profile, query=query)
+                confirmed = sso_logout_finish(
+                    request=request, profile=profile, query=query, query_string=query_string
+                )
             except LoginRefused as refusal:
                 return _logout_refused(request, refusal, LOGOUT_RESPONSE_REFUSED_MESSAGE)
             return signed_out(request, profile, at_idp=confirmed)
         if "SAMLRequest" in query:
             try:
-                answer = sso_logout_by_idp(request=request, profile=profile, query=query)
+                answer = sso_logout_by_idp(
+                    request=request, profile=profile, query=query, query_string=query_string
+                )
             except LoginRefused as refusal:
                 return _logout_refused(request, refusal, LOGOUT_REQUEST_REFUSED_MESSAGE)
             if answer.response_url:

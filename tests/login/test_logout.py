@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import re
+import tracemalloc
+import zlib
 from http import HTTPStatus
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import pytest
 from cryptography import x509
@@ -20,7 +23,7 @@ from lxml import etree
 
 from sso.models import AuditAction, AuditEvent, LoginOutcome
 from sso.saml.config import sp_slo_url
-from tests.factories import ActiveProfileFactory, MembershipFactory
+from tests.factories import ActiveProfileFactory, MembershipFactory, SSOProfileFactory
 from tests.fixtures.idp import (
     RSA_SHA256,
     SAML,
@@ -305,7 +308,7 @@ def test_an_idp_logout_request_for_a_linked_subject_ends_its_sessions(client, id
         ("foreign_key", "logout_signature_invalid"),
         ("sha1", "logout_signature_invalid"),
         ("destination", "logout_malformed"),
-        ("issuer", "logout_signature_invalid"),
+        ("issuer", "issuer_mismatch"),
         ("old", "logout_malformed"),
     ],
 )
@@ -371,3 +374,178 @@ def test_a_logout_request_by_post_is_not_accepted(client, idp, profile):
         reverse("sso:saml2_slo", args=[profile.sid]), idp_logout_request(profile, idp)
     )
     assert response.status_code == HTTPStatus.METHOD_NOT_ALLOWED
+
+
+# Hostile messages ----------------------------------------------------------------------------
+
+BOMB_BYTES = 40 * 1024 * 1024  # deflates to under MAX_MESSAGE_CHARS of base64
+
+
+def test_a_logout_request_signed_by_nobody_is_refused_before_it_is_inflated(
+    client, idp, profile, foreign_keys
+):
+    """A deflate bomb costs its sender a few kilobytes and us its inflated size, unless the
+    signature is checked first."""
+    xml = logout_request_xml(
+        issuer=profile.idp_issuer, destination=sp_slo_url(profile), name_id="grace@acme.test"
+    )
+    query = redirect_query(foreign_keys, "SAMLRequest", xml + " " * BOMB_BYTES)
+
+    tracemalloc.start()
+    try:
+        response = slo(Client(), profile, query)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    assert last_event().reason == "logout_signature_invalid"
+    assert peak < BOMB_BYTES // 10, f"{peak} bytes allocated for a refused request"
+
+
+def idp_message_xml(client: Client, profile, idp: TestIdP, message: str, extensions="") -> str:
+    """Sign `client` in; the IdP's LogoutRequest naming the person ("SAMLRequest"), or, after
+    Sign out, its LogoutResponse answering ours ("SAMLResponse")."""
+    sign_in(client, profile, idp)
+    if message == "SAMLRequest":
+        return logout_request_xml(
+            issuer=profile.idp_issuer,
+            destination=sp_slo_url(profile),
+            name_id="grace@acme.test",
+            extensions=extensions,
+        )
+    _, url = sign_out(client)
+    request, _ = redirect_message(url)
+    return logout_response_xml(
+        issuer=profile.idp_issuer, destination=sp_slo_url(profile), in_response_to=request.get("ID")
+    )
+
+
+def deeply_nested(depth: int) -> str:
+    return "<x:e xmlns:x='urn:x'>" * depth + "</x:e>" * depth
+
+
+@pytest.mark.parametrize(
+    ("message", "padding", "problem"),
+    [
+        ("SAMLRequest", " " * BOMB_BYTES, "inflates to more than"),
+        ("SAMLResponse", " " * BOMB_BYTES, "inflates to more than"),
+        ("SAMLRequest", "deep", "nested more than 64 deep"),
+    ],
+)
+def test_a_signed_logout_message_beyond_the_bounds_is_refused(
+    client, idp, profile, message, padding, problem
+):
+    """Even the IdP's own signature does not make us inflate or parse without bounds."""
+    deep = padding == "deep"
+    xml = idp_message_xml(client, profile, idp, message, deeply_nested(80) if deep else "")
+    xml += "" if deep else padding
+
+    response = slo(client, profile, redirect_query(idp.keys, message, xml))
+
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    event = last_event()
+    assert event.reason == "logout_malformed", event.detail
+    assert problem in event.detail["problem"]
+
+
+@pytest.mark.parametrize("message", ["SAMLRequest", "SAMLResponse"])
+def test_a_signature_that_is_not_base64_is_refused_not_an_error(client, idp, profile, message):
+    sign_in(client, profile, idp)
+    if message == "SAMLRequest":
+        query = idp_logout_request(profile, idp)
+    else:
+        _, url = sign_out(client)
+        query = idp_answer(profile, idp, url)
+    query["Signature"] = "abc"
+
+    response = Client(raise_request_exception=False).get(
+        reverse("sso:saml2_slo", args=[profile.sid]) + "?" + urlencode(query)
+    )
+
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    assert last_event().reason == "logout_signature_invalid"
+
+
+@pytest.mark.parametrize("message", ["SAMLRequest", "SAMLResponse"])
+def test_a_logout_message_to_a_draft_profile_is_refused_not_an_error(idp, message):
+    draft = SSOProfileFactory(idp_slo_url=IDP_SLO_URL)
+    query = redirect_query(idp.keys, message, "<samlp:LogoutRequest/>")
+
+    response = Client(raise_request_exception=False).get(
+        reverse("sso:saml2_slo", args=[draft.sid]) + "?" + urlencode(query)
+    )
+
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    assert last_event().reason == "logout_signature_invalid"
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({"destination": None}, "no Destination"),
+        (
+            {"not_on_or_after": dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)},
+            "expired at",
+        ),
+    ],
+)
+def test_a_signed_logout_request_without_destination_or_expired_changes_nothing(
+    client, idp, profile, changes, problem
+):
+    """SAML bindings 3.4.5.2: a signed message names where it is sent; SAML core 3.7.1: a
+    LogoutRequest past its NotOnOrAfter is discarded."""
+    sign_in(client, profile, idp)
+
+    response = slo(Client(), profile, idp_logout_request(profile, idp, **changes))
+
+    assert signed_in(client)
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    event = last_event()
+    assert event.reason == "logout_malformed"
+    assert problem in event.detail["problem"]
+
+
+def lower_case_encoded(keys, message: str, xml: str, relay_state: str) -> str:
+    """An HTTP-Redirect query as Entra ID and AD FS encode it, percent-escapes in lower case,
+    signed over those very bytes (URL-encoding is not canonical: SAML bindings 3.4.4.1)."""
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
+    encoded = base64.b64encode(deflate.compress(xml.encode()) + deflate.flush()).decode()
+    signed = "&".join(
+        f"{name}=" + re.sub(r"%[0-9A-F]{2}", lambda m: m.group().lower(), quote(value, safe=""))
+        for name, value in ((message, encoded), ("RelayState", relay_state), ("SigAlg", RSA_SHA256))
+    )
+    assert "%2f" in signed
+    signature = keys.private_key.sign(signed.encode(), padding.PKCS1v15(), hashes.SHA256())
+    return f"{signed}&Signature={quote(base64.b64encode(signature).decode(), safe='')}"
+
+
+@pytest.mark.parametrize("message", ["SAMLRequest", "SAMLResponse"])
+def test_a_logout_message_encoded_in_lower_case_verifies(client, idp, profile, message):
+    xml = idp_message_xml(client, profile, idp, message)
+    other = Client() if message == "SAMLRequest" else client  # a LogoutResponse: its browser
+    query = lower_case_encoded(idp.keys, message, xml, relay_state="https://app.acme.test/x")
+
+    response = other.get(reverse("sso:saml2_slo", args=[profile.sid]) + "?" + query)
+
+    assert response.status_code == HTTPStatus.FOUND, last_event().detail
+    assert not signed_in(client)
+
+
+def test_a_signature_covers_only_the_saml_request_it_was_made_over(client, idp, profile):
+    """A second SAMLRequest beside a signed one is what a decoded query would use."""
+    sign_in(client, profile, idp)
+    signed = idp_logout_request(profile, idp, name_id="someone@acme.test")
+    other = idp_logout_request(profile, idp)
+
+    response = Client().get(
+        reverse("sso:saml2_slo", args=[profile.sid])
+        + "?"
+        + urlencode(signed)
+        + "&"
+        + urlencode({"SAMLRequest": other["SAMLRequest"]})
+    )
+
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    assert last_event().reason == "logout_signature_invalid"
+    assert signed_in(client)
