@@ -360,9 +360,7 @@ def answer_logout_request(parameters: Mapping[str, str]) -> DemoLogout:
     return DemoLogout(
         profile=profile,
         name_id=(message.name_id.text or "").strip(),
-        session_indexes=tuple(
-            (index.text or "").strip() for index in message.session_index or []
-        ),
+        session_indexes=tuple((index.text or "").strip() for index in message.session_index or []),
         response_url=_location(http_info),
     )
 

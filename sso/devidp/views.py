@@ -120,6 +120,7 @@ class HomeView(View):
         context = {
             "person": person_for(session.email) if session and profile else None,
             "organization": profile.organization if profile else None,
+            "domain": DEMO_DOMAIN,
         }
         response = render(request, "sso/devidp/home.html", context)
         return to_idp(response, sso_url=sp_slo_url(profile)) if profile else response
@@ -177,7 +178,11 @@ class SingleLogoutView(View):
         except DemoRequestError as refusal:
             logger.info("Demo IdP refused a LogoutResponse: %s", refusal)
             return render(request, "sso/devidp/refused.html", {"sign_out": True}, status=400)
-        context = {"organization": profile.organization, "confirmed": confirmed}
+        context = {
+            "organization": profile.organization,
+            "confirmed": confirmed,
+            "domain": DEMO_DOMAIN,
+        }
         response = render(request, "sso/devidp/signed_out.html", context)
         pending_logout_end(response)
         return response

@@ -145,9 +145,7 @@ def test_demo_idp_refuses_a_logout_request_not_signed_by_the_sp(
     client: Client, seeded: SSOProfile, tamper: str
 ) -> None:
     sign_in(client, seeded)
-    xml = logout_request_xml(
-        issuer=sp_entity_id(seeded), destination=saml.slo_url(), name_id=GRACE
-    )
+    xml = logout_request_xml(issuer=sp_entity_id(seeded), destination=saml.slo_url(), name_id=GRACE)
     if tamper == "unsigned":
         query = redirect_query(None, "SAMLRequest", xml)
     elif tamper == "other-key":
@@ -253,9 +251,7 @@ def test_demo_idp_refuses_a_logout_response_not_signed_by_the_sp_or_not_asked_fo
     )
     keys = None if tamper == "unsigned" else KeyPair.generate("not the SP")
     if tamper == "unasked":  # signed with the SP's own key, answering nothing we sent
-        keys = KeyPair(
-            key_pem=_sp_key_pem(seeded), certificate_pem=seeded.sp_certificate_pem
-        )
+        keys = KeyPair(key_pem=_sp_key_pem(seeded), certificate_pem=seeded.sp_certificate_pem)
     query = redirect_query(keys, "SAMLResponse", xml)
 
     refused = client.get(reverse("devidp:slo") + "?" + urlencode(query))
