@@ -153,8 +153,7 @@ class SingleLogoutView(View):
         try:
             logout = answer_logout_request(request.GET.dict())
         except DemoRequestError as refusal:
-            logger.info("Demo IdP refused a LogoutRequest: %s", refusal)
-            return render(request, "sso/devidp/refused.html", {"sign_out": True}, status=400)
+            return self._refused(request, refusal)
         response = HttpResponseRedirect(logout.response_url)
         session = demo_session_get(request)
         if session and demo_session_named(
@@ -169,15 +168,14 @@ class SingleLogoutView(View):
     def _logout_response(self, request: HttpRequest) -> HttpResponse:
         pending = pending_logout_get(request)
         profile = profile_get(pending.profile_sid) if pending else None
+        if pending is None or profile is None:
+            return self._refused(request, DemoRequestError("this browser sent no LogoutRequest"))
         try:
-            if pending is None or profile is None:
-                raise DemoRequestError("this browser sent no LogoutRequest")
             confirmed = read_logout_response(
                 profile=profile, parameters=request.GET.dict(), request_id=pending.request_id
             )
         except DemoRequestError as refusal:
-            logger.info("Demo IdP refused a LogoutResponse: %s", refusal)
-            return render(request, "sso/devidp/refused.html", {"sign_out": True}, status=400)
+            return self._refused(request, refusal)
         context = {
             "organization": profile.organization,
             "confirmed": confirmed,
@@ -186,3 +184,7 @@ class SingleLogoutView(View):
         response = render(request, "sso/devidp/signed_out.html", context)
         pending_logout_end(response)
         return response
+
+    def _refused(self, request: HttpRequest, refusal: DemoRequestError) -> HttpResponse:
+        logger.info("Demo IdP refused a logout message: %s", refusal)
+        return render(request, "sso/devidp/refused.html", {"sign_out": True}, status=400)

@@ -34,7 +34,9 @@ def test_demo_idp_routes_without_debug_and_setting_answer_404(
 ) -> None:
     demo_idp(debug=debug, enabled=enabled)
     assert client.get("/dev-idp/metadata/").status_code == HTTPStatus.NOT_FOUND
-    assert client.get("/dev-idp/sso/").status_code == HTTPStatus.NOT_FOUND
+    for path in ("/dev-idp/", "/dev-idp/sso/", "/dev-idp/slo/"):
+        assert client.get(path).status_code == HTTPStatus.NOT_FOUND
+    assert client.post("/dev-idp/").status_code == HTTPStatus.NOT_FOUND
 
 
 def test_demo_idp_routes_with_debug_answer(client: Client, demo_idp: DemoIdP) -> None:
