@@ -18,9 +18,10 @@ import binascii
 import datetime as dt
 import logging
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -249,21 +250,28 @@ def _location(http_info: dict) -> str:
     return dict(http_info["headers"])["Location"]
 
 
-def read_request(parameters: dict[str, str]) -> DemoRequest:
-    """Verify an HTTP-Redirect AuthnRequest (its query parameters); raise DemoRequestError."""
-    kept = _kept(parameters, REDIRECT_PARAMETERS)
+def _sender(kept: Mapping[str, str], from_string: Callable[[str], Any]) -> SSOProfile:
+    """The profile whose SP sent this SAMLRequest, read unverified only to find which SP's
+    metadata (and certificate) the request is checked against."""
     encoded = kept.get("SAMLRequest", "")
     if not encoded:
         raise DemoRequestError("no SAMLRequest")
     try:
-        # Only to find which SP's metadata (and certificate) the request is checked against.
-        unverified = authn_request_from_string(decode_base64_and_inflate(encoded))
+        unverified = from_string(decode_base64_and_inflate(encoded))
     except (binascii.Error, zlib.error, ValueError, SyntaxError) as exc:
         raise DemoRequestError("unreadable SAMLRequest") from exc
     sp = unverified.issuer.text if unverified is not None and unverified.issuer else ""
     profile = _profile_for(sp)
     if profile is None:
         raise DemoRequestError("no SSO profile names the demo IdP for this SP")
+    return profile
+
+
+def read_request(parameters: dict[str, str]) -> DemoRequest:
+    """Verify an HTTP-Redirect AuthnRequest (its query parameters); raise DemoRequestError."""
+    kept = _kept(parameters, REDIRECT_PARAMETERS)
+    profile = _sender(kept, authn_request_from_string)
+    encoded = kept["SAMLRequest"]
     server = _server_for(profile)
     try:
         parsed: AuthnRequest | None = server.parse_authn_request(
@@ -321,17 +329,8 @@ def answer_logout_request(parameters: Mapping[str, str]) -> DemoLogout:
     """Verify an SP's HTTP-Redirect LogoutRequest and sign its Success LogoutResponse, sent by
     HTTP-Redirect to the SP's single logout URL; raise DemoRequestError."""
     kept = _kept(parameters, REDIRECT_PARAMETERS)
-    encoded = kept.get("SAMLRequest", "")
-    if not encoded:
-        raise DemoRequestError("no SAMLRequest")
-    try:
-        unverified = logout_request_from_string(decode_base64_and_inflate(encoded))
-    except (binascii.Error, zlib.error, ValueError, SyntaxError) as exc:
-        raise DemoRequestError("unreadable SAMLRequest") from exc
-    sp = unverified.issuer.text if unverified is not None and unverified.issuer else ""
-    profile = _profile_for(sp)
-    if profile is None:
-        raise DemoRequestError("no SSO profile names the demo IdP for this SP")
+    profile = _sender(kept, logout_request_from_string)
+    encoded = kept["SAMLRequest"]
     server = _server_for(profile)
     try:
         parsed: LogoutRequest | None = server.parse_logout_request(

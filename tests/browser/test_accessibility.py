@@ -234,18 +234,17 @@ def test_member_is_refused_the_admin_center(page: Page, check: Check, log_in: Lo
     check(page, "forbidden")
 
 
-def test_demo_idp_page(
-    page: Page,
-    check: Check,
-    live_server: LiveServer,
-    settings: Settings,
-    demo_idp: Callable[..., None],
-    tmp_path: Path,
+@pytest.fixture
+def demo_seeded(
+    live_server: LiveServer, settings: Settings, demo_idp: Callable[..., None], tmp_path: Path
 ) -> None:
     demo_idp()
     settings.SSO_PUBLIC_BASE_URL = live_server.url
     settings.BASE_DIR = tmp_path
     call_command("seed_demo", stdout=StringIO())
+
+
+def test_demo_idp_page(page: Page, check: Check, demo_seeded: None) -> None:
     page.goto("/login/")
     page.get_by_label("Email").fill("grace@demo-sso.test")
     page.get_by_role("button", name="Next").click()
@@ -257,18 +256,7 @@ def test_demo_idp_page(
     check(page, "demo-idp-error")
 
 
-def test_demo_idp_session_pages(
-    page: Page,
-    check: Check,
-    live_server: LiveServer,
-    settings: Settings,
-    demo_idp: Callable[..., None],
-    tmp_path: Path,
-) -> None:
-    demo_idp()
-    settings.SSO_PUBLIC_BASE_URL = live_server.url
-    settings.BASE_DIR = tmp_path
-    call_command("seed_demo", stdout=StringIO())
+def test_demo_idp_session_pages(page: Page, check: Check, demo_seeded: None) -> None:
     page.goto("/dev-idp/")
     check(page, "demo-idp-nobody")
     page.goto("/login/")
