@@ -4,6 +4,11 @@ Assertion with an RSA key made at first use and kept under SSO_DEMO_IDP_DIR (var
 The SPs it answers are the SSO profiles that name it as their IdP; it verifies each
 AuthnRequest's HTTP-Redirect signature with that profile's SP certificate, and posts its
 Response only to the ACS URL of that profile's SP metadata, never to one the request names.
+
+Single logout, HTTP-Redirect both ways: it answers an SP's LogoutRequest, its signature required
+by pysaml2's Server as for an AuthnRequest, with a signed LogoutResponse to the SP's single
+logout URL of its metadata; and sends its own signed LogoutRequest there, accepting only a
+LogoutResponse signed with one of the SP's certificates.
 """
 
 from __future__ import annotations
@@ -13,8 +18,10 @@ import binascii
 import datetime as dt
 import logging
 import zlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -25,11 +32,13 @@ from django.urls import reverse
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT, SAMLError
 from saml2.config import IdPConfig
 from saml2.metadata import entity_descriptor
-from saml2.request import AuthnRequest
+from saml2.request import AuthnRequest, LogoutRequest
+from saml2.response import LogoutResponse, StatusError
 from saml2.s_utils import OtherError, SamlException, VersionMismatch, decode_base64_and_inflate
 from saml2.saml import NAMEID_FORMAT_EMAILADDRESS, NameID
-from saml2.samlp import authn_request_from_string
+from saml2.samlp import authn_request_from_string, logout_request_from_string
 from saml2.server import Server
+from saml2.sigver import RSASigner, verify_redirect_signature
 from saml2.validate import NotValid
 from saml2.xmldsig import DIGEST_SHA256, SIG_RSA_SHA256
 
@@ -44,6 +53,7 @@ CERTIFICATE_DAYS = 3650
 # The parameters of an HTTP-Redirect AuthnRequest, carried through the sign-in page unchanged:
 # the request is verified again when the person chooses, so the page keeps no state.
 REDIRECT_PARAMETERS = ("SAMLRequest", "RelayState", "SigAlg", "Signature")
+RESPONSE_PARAMETERS = ("SAMLResponse", "RelayState", "SigAlg", "Signature")
 
 
 @dataclass(frozen=True)
@@ -69,7 +79,8 @@ PEOPLE = (
 
 
 class DemoRequestError(Exception):
-    """The AuthnRequest is missing, unreadable, badly signed, or from an SP we do not serve."""
+    """The AuthnRequest, LogoutRequest or LogoutResponse is missing, unreadable, badly signed,
+    or from an SP we do not serve."""
 
 
 @dataclass(frozen=True)
@@ -83,12 +94,42 @@ class DemoRequest:
     parameters: dict[str, str]
 
 
+@dataclass(frozen=True)
+class DemoSignIn:
+    """A signed SAMLResponse (base64), and the SessionIndex of its AuthnStatement."""
+
+    saml_response: str
+    session_index: str
+
+
+@dataclass(frozen=True)
+class DemoLogout:
+    """A verified LogoutRequest of an SP: whom it names, and the URL of the signed answer."""
+
+    profile: SSOProfile
+    name_id: str
+    session_indexes: tuple[str, ...]
+    response_url: str
+
+
+@dataclass(frozen=True)
+class DemoLogoutStart:
+    """The URL carrying the demo IdP's signed LogoutRequest to the SP, and its ID."""
+
+    url: str
+    request_id: str
+
+
 def entity_id() -> str:
     return settings.SSO_PUBLIC_BASE_URL + reverse("devidp:metadata")
 
 
 def sso_url() -> str:
     return settings.SSO_PUBLIC_BASE_URL + reverse("devidp:sso")
+
+
+def slo_url() -> str:
+    return settings.SSO_PUBLIC_BASE_URL + reverse("devidp:slo")
 
 
 def signing_files() -> tuple[Path, Path]:
@@ -141,7 +182,12 @@ def _config(sp_metadata: str | None) -> IdPConfig:
             "service": {
                 "idp": {
                     "name": "Admin Center demo IdP",
-                    "endpoints": {"single_sign_on_service": [(sso_url(), BINDING_HTTP_REDIRECT)]},
+                    "endpoints": {
+                        "single_sign_on_service": [(sso_url(), BINDING_HTTP_REDIRECT)],
+                        "single_logout_service": [(slo_url(), BINDING_HTTP_REDIRECT)],
+                    },
+                    # pysaml2's Server requires the signature of every request it parses with
+                    # this: AuthnRequest and LogoutRequest alike (HTTP-Redirect: the query's).
                     "want_authn_requests_signed": True,
                     "name_id_format": [NAMEID_FORMAT_EMAILADDRESS],
                     "policy": {
@@ -167,25 +213,65 @@ def _profile_for(sp: str) -> SSOProfile | None:
     return None
 
 
+class _DemoSigningKey:
+    """The demo IdP's HTTP-Redirect signer and verifier, RSA-SHA256 only: a fresh signer per
+    call, as config.py's ProfileSigningKey, since pysaml2's RSACrypto keeps its key on a signer
+    shared by the whole process."""
+
+    def __init__(self, key_path: Path) -> None:
+        self._key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+
+    def get_signer(self, sigalg: str, sigkey: object = None) -> RSASigner | None:
+        if sigalg != SIG_RSA_SHA256:
+            return None
+        return RSASigner(hashes.SHA256(), key=sigkey or self._key)
+
+
+def profile_get(sid: str) -> SSOProfile | None:
+    """The profile `sid`, if it still names this IdP."""
+    return (
+        SSOProfile.objects.select_related("organization")
+        .filter(sid=sid, idp_issuer=entity_id())
+        .first()
+    )
+
+
 def _server_for(profile: SSOProfile) -> Server:
-    return Server(config=_config(sp_metadata_xml(profile)))
+    server = Server(config=_config(sp_metadata_xml(profile)))
+    server.sec.sec_backend = _DemoSigningKey(signing_files()[0])
+    return server
 
 
-def read_request(parameters: dict[str, str]) -> DemoRequest:
-    """Verify an HTTP-Redirect AuthnRequest (its query parameters); raise DemoRequestError."""
-    kept = {name: parameters[name] for name in REDIRECT_PARAMETERS if name in parameters}
+def _kept(parameters: Mapping[str, str], names: tuple[str, ...]) -> dict[str, str]:
+    return {name: parameters[name] for name in names if name in parameters}
+
+
+def _location(http_info: dict) -> str:
+    return dict(http_info["headers"])["Location"]
+
+
+def _sender(kept: Mapping[str, str], from_string: Callable[[str], Any]) -> SSOProfile:
+    """The profile whose SP sent this SAMLRequest, read unverified only to find which SP's
+    metadata (and certificate) the request is checked against."""
     encoded = kept.get("SAMLRequest", "")
     if not encoded:
         raise DemoRequestError("no SAMLRequest")
     try:
-        # Only to find which SP's metadata (and certificate) the request is checked against.
-        unverified = authn_request_from_string(decode_base64_and_inflate(encoded))
+        unverified = from_string(decode_base64_and_inflate(encoded))
     except (binascii.Error, zlib.error, ValueError, SyntaxError) as exc:
         raise DemoRequestError("unreadable SAMLRequest") from exc
     sp = unverified.issuer.text if unverified is not None and unverified.issuer else ""
     profile = _profile_for(sp)
     if profile is None:
         raise DemoRequestError("no SSO profile names the demo IdP for this SP")
+    return profile
+
+
+def read_request(parameters: dict[str, str]) -> DemoRequest:
+    """Verify an HTTP-Redirect AuthnRequest (its query parameters); raise DemoRequestError."""
+    kept = _kept(parameters, REDIRECT_PARAMETERS)
+    profile = _sender(kept, authn_request_from_string)
+    encoded = kept["SAMLRequest"]
     server = _server_for(profile)
     try:
         parsed: AuthnRequest | None = server.parse_authn_request(
@@ -209,7 +295,7 @@ def read_request(parameters: dict[str, str]) -> DemoRequest:
     )
 
 
-def signed_response(*, request: DemoRequest, person: Person) -> str:
+def signed_response(*, request: DemoRequest, person: Person) -> DemoSignIn:
     """The base64 SAMLResponse for this person, Response and Assertion signed (RSA-SHA256)."""
     server = _server_for(request.profile)
     response = server.create_authn_response(
@@ -231,7 +317,110 @@ def signed_response(*, request: DemoRequest, person: Person) -> str:
         sign_alg=SIG_RSA_SHA256,
         digest_alg=DIGEST_SHA256,
     )
-    return base64.b64encode(str(response).encode()).decode()
+    # pysaml2 keeps the assertion it made (in memory, for this Server only): its SessionIndex.
+    [(assertion, _)] = server.session_db.assertion.values()
+    return DemoSignIn(
+        saml_response=base64.b64encode(str(response).encode()).decode(),
+        session_index=assertion.authn_statement[0].session_index,
+    )
+
+
+def answer_logout_request(parameters: Mapping[str, str]) -> DemoLogout:
+    """Verify an SP's HTTP-Redirect LogoutRequest and sign its Success LogoutResponse, sent by
+    HTTP-Redirect to the SP's single logout URL; raise DemoRequestError."""
+    kept = _kept(parameters, REDIRECT_PARAMETERS)
+    profile = _sender(kept, logout_request_from_string)
+    encoded = kept["SAMLRequest"]
+    server = _server_for(profile)
+    try:
+        parsed: LogoutRequest | None = server.parse_logout_request(
+            encoded,
+            BINDING_HTTP_REDIRECT,
+            relay_state=kept.get("RelayState"),
+            sigalg=kept.get("SigAlg"),
+            signature=kept.get("Signature"),
+        )
+        if parsed is None or parsed.message.name_id is None:
+            raise DemoRequestError("unreadable SAMLRequest")
+        message = parsed.message
+        response = server.create_logout_response(message, [BINDING_HTTP_REDIRECT], sign=False)
+        destination = server.response_args(message, [BINDING_HTTP_REDIRECT])["destination"]
+        http_info = server.apply_binding(
+            BINDING_HTTP_REDIRECT,
+            str(response),
+            destination,
+            kept.get("RelayState", ""),
+            response=True,
+            sign=True,
+            sigalg=SIG_RSA_SHA256,
+        )
+    except (SAMLError, SamlException, OtherError, VersionMismatch, NotValid, ValueError) as exc:
+        raise DemoRequestError(f"refused LogoutRequest ({exc.__class__.__name__})") from exc
+    return DemoLogout(
+        profile=profile,
+        name_id=(message.name_id.text or "").strip(),
+        session_indexes=tuple((index.text or "").strip() for index in message.session_index or []),
+        response_url=_location(http_info),
+    )
+
+
+def logout_request_start(*, profile: SSOProfile, email: str, session_index: str) -> DemoLogoutStart:
+    """The demo IdP's signed LogoutRequest for this person (NameID: their email), by
+    HTTP-Redirect to the single logout URL of the profile's SP metadata."""
+    server = _server_for(profile)
+    sp = sp_entity_id(profile)
+    [service, *_] = server.metadata.single_logout_service(sp, BINDING_HTTP_REDIRECT, "spsso")
+    request_id, request = server.create_logout_request(
+        service["location"],
+        sp,
+        name_id=NameID(format=NAMEID_FORMAT_EMAILADDRESS, text=email),
+        session_indexes=[session_index] if session_index else None,
+        sign=False,
+    )
+    http_info = server.apply_binding(
+        BINDING_HTTP_REDIRECT,
+        str(request),
+        service["location"],
+        "",
+        sign=True,
+        sigalg=SIG_RSA_SHA256,
+    )
+    return DemoLogoutStart(url=_location(http_info), request_id=request_id)
+
+
+def read_logout_response(
+    *, profile: SSOProfile, parameters: Mapping[str, str], request_id: str
+) -> bool:
+    """Whether the SP's LogoutResponse to the demo IdP's LogoutRequest `request_id` says it
+    signed the person out; DemoRequestError unless it is signed with a certificate of the SP's
+    metadata (RSA-SHA256), from that SP, and answers that request."""
+    kept = _kept(parameters, RESPONSE_PARAMETERS)
+    if not kept.get("SAMLResponse"):
+        raise DemoRequestError("no SAMLResponse")
+    if kept.get("SigAlg") != SIG_RSA_SHA256 or not kept.get("Signature"):
+        raise DemoRequestError("the LogoutResponse is not signed with RSA-SHA256")
+    server = _server_for(profile)
+    sp = sp_entity_id(profile)
+    try:
+        verified = any(
+            verify_redirect_signature(kept, server.sec.sec_backend, certificate)
+            for _, certificate in server.metadata.certs(sp, "spsso", "signing")
+        )
+        if not verified:
+            raise DemoRequestError("no certificate of the SP verifies the LogoutResponse")
+        response: LogoutResponse | None = server.parse_logout_request_response(
+            kept["SAMLResponse"], BINDING_HTTP_REDIRECT
+        )
+    except (SAMLError, SamlException, OtherError, VersionMismatch, NotValid, ValueError) as exc:
+        raise DemoRequestError(f"refused LogoutResponse ({exc.__class__.__name__})") from exc
+    if response is None or (response.issuer() or "").strip() != sp:
+        raise DemoRequestError("the LogoutResponse is not from this SP")
+    if not request_id or response.in_response_to != request_id:
+        raise DemoRequestError("the LogoutResponse answers no LogoutRequest of this browser")
+    try:
+        return response.status_ok()
+    except StatusError:  # pysaml2 raises for any status but Success
+        return False
 
 
 def person_for(email: str) -> Person | None:

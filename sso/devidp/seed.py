@@ -1,6 +1,7 @@
 """The demo's SSO profile, for `manage.py seed_demo`: pointed at the demo IdP, its domain
 marked verified by the operator, tested for real through the demo IdP, and active. Idempotent:
-a later run only brings it up to date (a new HOST/PORT, a regenerated IdP key)."""
+a later run only brings it up to date (a new HOST/PORT, a regenerated IdP key, the single
+logout URL a demo database made before it lacks)."""
 
 from __future__ import annotations
 
@@ -60,6 +61,7 @@ def demo_profile_ensure(*, organization: Organization, owner: User) -> SSOProfil
         idp_kind=IdPKind.OTHER,
         idp_issuer=saml.entity_id(),
         idp_sso_url=saml.sso_url(),
+        idp_slo_url=saml.slo_url(),
         certificates=[certificate],
         domains=[saml.DEMO_DOMAIN],
     )
@@ -91,7 +93,9 @@ def _connection_test(*, profile: SSOProfile, tester: User) -> None:
     outcome = sso_login(
         request=request,
         profile=profile,
-        saml_response=saml.signed_response(request=demo_request, person=saml.PEOPLE[0]),
+        saml_response=saml.signed_response(
+            request=demo_request, person=saml.PEOPLE[0]
+        ).saml_response,
         relay_state=demo_request.relay_state or "",
         token=token,
     )

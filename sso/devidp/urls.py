@@ -9,6 +9,8 @@ from sso.devidp import views
 app_name = "devidp"
 
 urlpatterns = [
+    path("", views.HomeView.as_view(), name="home"),
     path("metadata/", views.metadata, name="metadata"),
     path("sso/", views.SignInView.as_view(), name="sso"),
+    path("slo/", views.SingleLogoutView.as_view(), name="slo"),
 ]

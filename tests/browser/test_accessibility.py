@@ -165,18 +165,17 @@ def test_member_is_refused_the_admin_center(page: Page, check: Check, log_in: Lo
     check(page, "forbidden")
 
 
-def test_demo_idp_page(
-    page: Page,
-    check: Check,
-    live_server: LiveServer,
-    settings: Settings,
-    demo_idp: Callable[..., None],
-    tmp_path: Path,
+@pytest.fixture
+def demo_seeded(
+    live_server: LiveServer, settings: Settings, demo_idp: Callable[..., None], tmp_path: Path
 ) -> None:
     demo_idp()
     settings.SSO_PUBLIC_BASE_URL = live_server.url
     settings.BASE_DIR = tmp_path
     call_command("seed_demo", stdout=StringIO())
+
+
+def test_demo_idp_page(page: Page, check: Check, demo_seeded: None) -> None:
     page.goto("/login/")
     page.get_by_label("Email").fill("grace@demo-sso.test")
     page.get_by_role("button", name="Next").click()
@@ -186,6 +185,21 @@ def test_demo_idp_page(
     submit(page, "Sign in with this email")
     expect(page.locator("#demo-email")).to_have_attribute("aria-invalid", "true")
     check(page, "demo-idp-error")
+
+
+def test_demo_idp_session_pages(page: Page, check: Check, demo_seeded: None) -> None:
+    page.goto("/dev-idp/")
+    check(page, "demo-idp-nobody")
+    page.goto("/login/")
+    page.get_by_label("Email").fill("grace@demo-sso.test")
+    submit(page, "Next")
+    page.get_by_role("button", name="Sign in as Grace Hopper").click()
+    page.wait_for_url(lambda url: url.endswith("/console/"))
+    page.goto("/dev-idp/")
+    check(page, "demo-idp-session", screenshot=True)
+    page.get_by_role("button", name="Sign out everywhere").click()
+    page.wait_for_url(lambda url: "/dev-idp/slo/" in url)
+    check(page, "demo-idp-signed-out", screenshot=True)
 
 
 def test_skip_link_moves_focus_to_the_main_content(page: Page) -> None:

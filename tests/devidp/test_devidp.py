@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from http import HTTPStatus
-from io import StringIO
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -19,6 +18,7 @@ from sso import checks
 from sso.devidp import saml
 from sso.models import AuditEvent, LoginEvent, Membership, ProfileStatus, SSOProfile
 from sso.saml.authn import authn_request_url
+from tests.devidp.conftest import seed as _seed
 from tests.factories import SSOProfileFactory
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +34,9 @@ def test_demo_idp_routes_without_debug_and_setting_answer_404(
 ) -> None:
     demo_idp(debug=debug, enabled=enabled)
     assert client.get("/dev-idp/metadata/").status_code == HTTPStatus.NOT_FOUND
-    assert client.get("/dev-idp/sso/").status_code == HTTPStatus.NOT_FOUND
+    for path in ("/dev-idp/", "/dev-idp/sso/", "/dev-idp/slo/"):
+        assert client.get(path).status_code == HTTPStatus.NOT_FOUND
+    assert client.post("/dev-idp/").status_code == HTTPStatus.NOT_FOUND
 
 
 def test_demo_idp_routes_with_debug_answer(client: Client, demo_idp: DemoIdP) -> None:
@@ -57,21 +59,6 @@ def test_demo_idp_check_enabled_without_debug_is_an_error(settings) -> None:
 def test_demo_idp_check_passes_with_debug_or_off(settings, debug: bool, enabled: bool) -> None:
     settings.DEBUG, settings.SSO_DEMO_IDP = debug, enabled
     assert checks.demo_idp_check() == []
-
-
-def _seed(tmp_path: Path, settings) -> str:
-    settings.BASE_DIR = tmp_path
-    out = StringIO()
-    call_command("seed_demo", stdout=out)
-    return out.getvalue()
-
-
-@pytest.fixture
-def seeded(demo_idp: DemoIdP, settings, tmp_path: Path) -> SSOProfile:
-    demo_idp()
-    settings.SSO_PUBLIC_BASE_URL = "http://127.0.0.1:8765"
-    _seed(tmp_path, settings)
-    return SSOProfile.objects.get(name="Demo IdP")
 
 
 def test_seed_demo_profile_active_tested_and_domain_verified_by_operator(

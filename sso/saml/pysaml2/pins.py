@@ -54,12 +54,13 @@ PINS = (
     Pin(
         "saml2.sigver.RSACrypto.get_signer",
         "1f9d2d686101ab0879359d52f96fa02b95736be807c44974d32ea79773881883",
-        "config.py ProfileSigningKey stands in for RSACrypto as the context's sec_backend",
+        "config.py ProfileSigningKey (and sso/devidp/saml.py _DemoSigningKey) stands in for "
+        "RSACrypto as the context's sec_backend",
     ),
     Pin(
         "saml2.pack.http_redirect_message",
         "b1e26d0969e802d56a952d0a8da6b5f857ebae064f5f145a4d2f33058715d9ec",
-        "config.py ProfileSigningKey.get_signer, as this caller uses it",
+        "config.py ProfileSigningKey.get_signer (and _DemoSigningKey's), as this caller uses it",
     ),
     Pin(
         "saml2.response.AuthnResponse.get_identity",
