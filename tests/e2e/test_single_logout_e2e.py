@@ -15,7 +15,6 @@ from pytest_django.live_server_helper import LiveServer
 from sso.models import AuditAction, AuditEvent, LoginEvent, ProfileStatus, SSOProfile
 from sso.saml.config import sp_slo_url
 from sso.saml.metadata import parse_idp_metadata
-from tests.e2e.conftest import _skip_or_fail
 from tests.e2e.idps import GRACE, SimpleSAMLphpIdP
 from tests.e2e.test_single_signature_e2e import _configured_profile
 from tests.e2e.test_wizard_e2e import CONSOLE
@@ -24,15 +23,6 @@ from tests.fixtures.browser import Shot
 pytestmark = pytest.mark.django_db(transaction=True)
 
 LOGIN = re.compile(r"/login/$")
-
-
-@pytest.fixture
-def simplesamlphp() -> SimpleSAMLphpIdP:
-    if problem := SimpleSAMLphpIdP.missing():
-        _skip_or_fail(problem)
-    idp = SimpleSAMLphpIdP()
-    yield idp
-    idp.stop()
 
 
 def _active_profile(
