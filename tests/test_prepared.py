@@ -1,0 +1,94 @@
+"""The login path's prepared reads: compiled once, and the same instances as the ORM's query."""
+
+from __future__ import annotations
+
+import pytest
+from django.db.models.sql.compiler import SQLCompiler
+
+from sso.models import SSOProfile, User
+from sso.organizations.selectors import user_get_by_email
+from sso.prepared import PreparedRead
+from sso.profiles.selectors import _SIGN_IN_FIELDS, profile_for_sign_in
+from tests.factories import ActiveProfileFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def compiled(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The SQL the ORM compiles while the test runs."""
+    seen: list[str] = []
+    as_sql = SQLCompiler.as_sql
+
+    def counting(self: SQLCompiler, *args: object, **kwargs: object) -> tuple:
+        sql, params = as_sql(self, *args, **kwargs)
+        seen.append(sql)
+        return sql, params
+
+    monkeypatch.setattr(SQLCompiler, "as_sql", counting)
+    return seen
+
+
+def test_the_sign_in_reads_compile_no_sql_after_the_first(compiled, django_assert_num_queries):
+    profile = ActiveProfileFactory()
+    UserFactory(email="grace@acme.test")
+    profile_for_sign_in(sid=profile.sid)
+    user_get_by_email(email="grace@acme.test")
+    compiled.clear()
+
+    with django_assert_num_queries(2):
+        assert profile_for_sign_in(sid=profile.sid).pk == profile.pk
+        assert user_get_by_email(email="Grace@ACME.test ").email == "grace@acme.test"
+
+    assert compiled == []
+
+
+def test_the_profile_read_is_the_orm_query(django_assert_num_queries):
+    profile = ActiveProfileFactory(max_session_minutes=90)
+    profile.organization.max_session_minutes = 480
+    profile.organization.save()
+    expected = (
+        SSOProfile.objects.select_related("organization")
+        .only(*_SIGN_IN_FIELDS, "organization__max_session_minutes")
+        .get(sid=profile.sid)
+    )
+
+    read = profile_for_sign_in(sid=profile.sid)
+
+    assert read.get_deferred_fields() == expected.get_deferred_fields()
+    assert read.organization.get_deferred_fields() == expected.organization.get_deferred_fields()
+    for field in SSOProfile._meta.concrete_fields:
+        if field.attname not in expected.get_deferred_fields():
+            assert getattr(read, field.attname) == getattr(expected, field.attname), field.name
+    assert type(read.allow_idp_initiated) is bool
+    assert read.updated_at.tzinfo is not None
+    with django_assert_num_queries(0):
+        assert read.organization.max_session_minutes == 480
+        assert read.organization.pk == profile.organization_id
+
+
+def test_the_user_read_is_the_orm_query():
+    user = UserFactory(email="ada@acme.test", first_name="Ada")
+
+    read = user_get_by_email(email="ADA@acme.test")
+
+    assert read.get_deferred_fields() == set()
+    for field in User._meta.concrete_fields:
+        assert getattr(read, field.attname) == getattr(user, field.attname), field.name
+    assert user_get_by_email(email="nobody@acme.test") is None
+
+
+def test_a_query_that_finds_two_rows_raises_as_get_does():
+    UserFactory(first_name="Twin", email="one@acme.test")
+    UserFactory(first_name="Twin", email="two@acme.test")
+    twins = PreparedRead(User, lambda name: User.objects.filter(first_name=name))
+
+    with pytest.raises(User.MultipleObjectsReturned):
+        twins.one("Twin")
+
+
+def test_a_query_must_take_the_value_once():
+    unfiltered = PreparedRead(User, lambda name: User.objects.all())
+
+    with pytest.raises(ValueError, match="0 times"):
+        unfiltered.one("Twin")
