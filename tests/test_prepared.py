@@ -1,32 +1,40 @@
-"""The login path's prepared reads: compiled once, and the same instances as the ORM's query."""
+"""The login path's prepared reads and update: compiled once, and what the ORM's query does."""
 
 from __future__ import annotations
 
-import pytest
-from django.db.models.sql.compiler import SQLCompiler
+from collections.abc import Callable
 
-from sso.models import SSOProfile, User
+import pytest
+from django.db.models.sql import compiler as sql_compiler
+from django.utils import timezone
+
+from sso.models import Membership, SignInMethod, SSOProfile, User
 from sso.organizations.selectors import user_get_by_email
-from sso.prepared import PreparedRead
+from sso.organizations.services import membership_record_sign_in
+from sso.prepared import PreparedRead, PreparedUpdate, marker
 from sso.profiles.selectors import _SIGN_IN_FIELDS, profile_for_sign_in
-from tests.factories import ActiveProfileFactory, UserFactory
+from tests.factories import ActiveProfileFactory, MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def compiled(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The SQL the ORM compiles while the test runs."""
+    """The SQL the ORM compiles while the test runs (queries, updates, inserts, deletes)."""
     seen: list[str] = []
-    as_sql = SQLCompiler.as_sql
-
-    def counting(self: SQLCompiler, *args: object, **kwargs: object) -> tuple:
-        sql, params = as_sql(self, *args, **kwargs)
-        seen.append(sql)
-        return sql, params
-
-    monkeypatch.setattr(SQLCompiler, "as_sql", counting)
+    for compiler in vars(sql_compiler).values():
+        if isinstance(compiler, type) and "as_sql" in vars(compiler):
+            monkeypatch.setattr(compiler, "as_sql", _counting(compiler.as_sql, seen))
     return seen
+
+
+def _counting(as_sql: Callable, seen: list[str]) -> Callable:
+    def counting(self: object, *args: object, **kwargs: object) -> object:
+        compiled = as_sql(self, *args, **kwargs)
+        seen.append(repr(compiled)[:80])
+        return compiled
+
+    return counting
 
 
 def test_the_sign_in_reads_compile_no_sql_after_the_first(compiled, django_assert_num_queries):
@@ -92,3 +100,36 @@ def test_a_query_must_take_the_value_once():
 
     with pytest.raises(ValueError, match="0 times"):
         unfiltered.one("Twin")
+
+
+def test_the_sign_in_update_compiles_no_sql_after_the_first(compiled, django_assert_num_queries):
+    profile = ActiveProfileFactory()
+    member = UserFactory(email="grace@acme.test")
+    MembershipFactory(user=member, organization=profile.organization)
+    elsewhere = MembershipFactory(user=member)  # another organization's: not this sign-in's
+    outsider = UserFactory(email="ada@acme.test")
+    membership_record_sign_in(user=member, method=SignInMethod.SSO, profile=profile)
+    compiled.clear()
+    before = timezone.now()
+
+    with django_assert_num_queries(2):
+        assert membership_record_sign_in(user=member, method=SignInMethod.SSO, profile=profile) == 1
+        assert (
+            membership_record_sign_in(user=outsider, method=SignInMethod.SSO, profile=profile) == 0
+        )
+
+    assert compiled == []
+    recorded = Membership.objects.get(user=member, organization=profile.organization)
+    assert recorded.last_sign_in_at >= before
+    assert recorded.last_sign_in_method == SignInMethod.SSO
+    assert recorded.last_sign_in_profile_id == profile.pk
+    elsewhere.refresh_from_db()
+    assert elsewhere.last_sign_in_at is None
+
+
+def test_an_update_must_set_each_field_once():
+    unset = PreparedUpdate(User, lambda: User.objects.filter(pk=marker(0)), fields=("first_name",))
+
+    assert unset.run(UserFactory().pk, first_name="Ada") == 1
+    with pytest.raises(TypeError):
+        unset.run(first_name="Ada")
