@@ -1,4 +1,4 @@
-"""Reads and updates on the login path whose SQL Django compiles once per process, not on every
+"""Reads and writes on the login path whose SQL Django compiles once per process, not on every
 call.
 
 The ORM builds and compiles a query's SQL each time the query runs: for the sign-in profile read
@@ -8,7 +8,8 @@ ORM compile its query once per database alias, with a marker where the value goe
 that SQL with each call's value and makes the instance as the query would have: the same
 columns (the others deferred), Django's own converters, and the joined row of a foreign key
 cached on the instance as `select_related` caches it. A PreparedUpdate does the same for an
-`update()` (the membership's last sign-in, recorded at every login).
+`update()` (the membership's last sign-in, recorded at every login), and a PreparedInsert for
+`create()` (the assertion kept against replay, the login event).
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
-from django.db.models import Value
-from django.db.models.sql import UpdateQuery
+from django.db.models import Value, signals
+from django.db.models.sql import InsertQuery, UpdateQuery
 from django.db.models.sql.compiler import SQLCompiler
 
 M = TypeVar("M", bound=models.Model)
@@ -195,3 +196,72 @@ class PreparedUpdate(Generic[M]):
         with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.rowcount
+
+
+class PreparedInsert(Generic[M]):
+    """`create(**values)` as the model's manager creates a row, with its INSERT compiled once.
+
+    The instance is made as `create()` makes it (defaults applied), each value prepared for the
+    database as `save()` prepares it, `pre_save` and `post_save` sent, and the primary key read
+    back with the row's RETURNING. A model with a database default or a generated field, one
+    that inherits another's table, or a database that cannot return the key, is created by its
+    manager instead.
+    """
+
+    def __init__(self, model: type[M]) -> None:
+        self.model = model
+        self._compiled: dict[str, tuple[str, list[models.Field]] | None] = {}
+        self._lock = threading.Lock()
+
+    def _compile(self, alias: str) -> tuple[str, list[models.Field]] | None:
+        if alias in self._compiled:
+            return self._compiled[alias]
+        meta = self.model._meta
+        fields = [field for field in meta.local_concrete_fields if field is not meta.auto_field]
+        plain = (
+            meta.auto_field is not None
+            and meta.local_concrete_fields == meta.concrete_fields
+            and not any(field.has_db_default() or field.generated for field in fields)
+            and connections[alias].features.can_return_columns_from_insert
+        )
+        compiled = None
+        if plain:
+            query = InsertQuery(self.model)
+            query.insert_values(fields, [self.model()])
+            compiler = query.get_compiler(using=alias)
+            compiler.returning_fields = [meta.auto_field]
+            [(sql, params)] = compiler.as_sql()
+            if len(params) == len(fields):
+                compiled = (sql, fields)
+        with self._lock:
+            return self._compiled.setdefault(alias, compiled)
+
+    def create(self, *, using: str = DEFAULT_DB_ALIAS, **values: object) -> M:
+        compiled = self._compile(using)
+        if compiled is None:
+            return self.model._default_manager.using(using).create(**values)
+        sql, fields = compiled
+        connection = connections[using]
+        instance = self.model(**values)
+        signals.pre_save.send(
+            sender=self.model, instance=instance, raw=False, using=using, update_fields=None
+        )
+        params = [
+            field.get_db_prep_save(field.pre_save(instance, True), connection=connection)
+            for field in fields
+        ]
+        with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            (key,) = cursor.fetchone()
+        instance.pk = key
+        instance._state.adding = False
+        instance._state.db = using
+        signals.post_save.send(
+            sender=self.model,
+            instance=instance,
+            created=True,
+            update_fields=None,
+            raw=False,
+            using=using,
+        )
+        return instance

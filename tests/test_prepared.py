@@ -1,17 +1,28 @@
-"""The login path's prepared reads and update: compiled once, and what the ORM's query does."""
+"""The login path's prepared reads and writes: compiled once, doing what the ORM's would."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import pytest
+from django.db import IntegrityError, transaction
+from django.db.models.signals import post_save
 from django.db.models.sql import compiler as sql_compiler
 from django.utils import timezone
 
-from sso.models import Membership, SignInMethod, SSOProfile, User
+from sso.events import login_event_record
+from sso.models import (
+    LoginEvent,
+    LoginOutcome,
+    Membership,
+    SignInMethod,
+    SSOProfile,
+    UsedAssertion,
+    User,
+)
 from sso.organizations.selectors import user_get_by_email
 from sso.organizations.services import membership_record_sign_in
-from sso.prepared import PreparedRead, PreparedUpdate, marker
+from sso.prepared import PreparedInsert, PreparedRead, PreparedUpdate, marker
 from sso.profiles.selectors import _SIGN_IN_FIELDS, profile_for_sign_in
 from tests.factories import ActiveProfileFactory, MembershipFactory, UserFactory
 
@@ -133,3 +144,48 @@ def test_an_update_must_set_each_field_once():
     assert unset.run(UserFactory().pk, first_name="Ada") == 1
     with pytest.raises(TypeError):
         unset.run(first_name="Ada")
+
+
+def test_a_login_event_is_inserted_with_sql_compiled_once(compiled, django_assert_num_queries):
+    profile = ActiveProfileFactory()
+    login_event_record(profile=profile, outcome=LoginOutcome.FAILURE, reason="expired")
+    compiled.clear()
+    saved: list[tuple[LoginEvent, bool]] = []
+
+    def receiver(sender: type, instance: LoginEvent, created: bool, **kwargs: object) -> None:
+        saved.append((instance, created))
+
+    post_save.connect(receiver, sender=LoginEvent)
+    try:
+        with django_assert_num_queries(1):
+            event = login_event_record(
+                profile=profile,
+                outcome=LoginOutcome.SUCCESS,
+                reason="ok",
+                email="grace@acme.test",
+                client_ip="192.0.2.7",
+                detail={"groups": ["a", "b"], "session_limit": "idp"},
+            )
+    finally:
+        post_save.disconnect(receiver, sender=LoginEvent)
+
+    assert compiled == []
+    assert saved == [(event, True)]
+    assert not event._state.adding
+    stored = LoginEvent.objects.get(pk=event.pk)
+    assert stored.reference == event.reference and len(stored.reference) == 19
+    assert stored.created_at == event.created_at and stored.created_at.tzinfo is not None
+    assert (stored.profile_id, stored.organization_id) == (profile.pk, profile.organization_id)
+    assert stored.detail == {"groups": ["a", "b"], "session_limit": "idp"}
+    assert (stored.email, stored.client_ip, stored.repeats) == ("grace@acme.test", "192.0.2.7", 0)
+
+
+def test_an_insert_refused_by_a_constraint_raises_and_adds_nothing():
+    used = PreparedInsert(UsedAssertion)
+    until = timezone.now()
+    used.create(digest="a" * 64, expires_at=until)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        used.create(digest="a" * 64, expires_at=until)
+
+    assert UsedAssertion.objects.filter(digest="a" * 64).count() == 1
