@@ -22,6 +22,7 @@ from sso.models import (
     SSOProfile,
     User,
 )
+from sso.prepared import PreparedInsert
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,10 @@ def audit_record(
         action=action,
         changes=changes or {},
     )
+
+
+# Every login attempt records one: its INSERT compiled once (sso/prepared.py).
+_LOGIN_EVENT = PreparedInsert(LoginEvent)
 
 
 def login_event_record(
@@ -78,7 +83,7 @@ def login_event_record(
         "detail": detail or {},
     }
     try:
-        return LoginEvent.objects.create(**fields)
+        return _LOGIN_EVENT.create(**fields)
     except DATABASE_ERRORS:
         # The attempt must not vanish: one line with what the event would have held (never
         # the assertion, and no detail, which may quote attribute values), then the 503.

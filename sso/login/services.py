@@ -67,6 +67,7 @@ from sso.models import (
 from sso.organizations.accounts import user_drop_unverified_password, user_is_email_verified
 from sso.organizations.selectors import membership_break_glass, organization_enforcing_sso_for
 from sso.organizations.services import membership_record_sign_in
+from sso.prepared import PreparedInsert
 from sso.profiles.presets import preset_for
 from sso.profiles.services import connection_test_record
 from sso.reasons import LoginRefused, Reason
@@ -393,13 +394,16 @@ def _mapping_detail(backend: ProfileSaml2Backend) -> dict:
     return detail
 
 
+_USED_ASSERTION = PreparedInsert(UsedAssertion)  # its INSERT compiled once (sso/prepared.py)
+
+
 def used_assertion_record(*, login: VerifiedLogin) -> None:
     """Keep the assertion id in the database until it expires; raise LoginRefused if it was.
 
     The first write of the sign-in transaction: a replay refused here aborts it whole.
     """
     try:
-        UsedAssertion.objects.create(digest=login.replay_digest, expires_at=login.replay_until)
+        _USED_ASSERTION.create(digest=login.replay_digest, expires_at=login.replay_until)
     except IntegrityError:
         raise LoginRefused(
             Reason.REPLAYED_ASSERTION, assertion_id=login.assertion_id, seen_by="database"

@@ -18,17 +18,20 @@ from sso.models import (
     SignInMethod,
     User,
 )
+from sso.prepared import PreparedRead
 
 
 def organization_get_by_slug(*, slug: str) -> Organization:
     return Organization.objects.get(slug=slug)
 
 
+# Every sign-in reads the account by email: its SQL is compiled once (sso/prepared.py).
+_USER_BY_EMAIL = PreparedRead(User, User.objects.with_email)
+
+
 def user_get_by_email(*, email: str) -> User | None:
-    try:
-        return User.objects.with_email(email).get()  # unique, case-insensitively
-    except User.DoesNotExist:
-        return None
+    # Unique, case-insensitively; normalised here as with_email normalises it.
+    return _USER_BY_EMAIL.one(email.strip().lower())
 
 
 def membership_get(*, user: User, organization: Organization) -> Membership | None:

@@ -24,6 +24,7 @@ from sso.models import (
     TestOutcome,
     TrustedDomain,
 )
+from sso.prepared import PreparedRead
 
 
 def profile_get_by_sid(*, sid: str) -> SSOProfile:
@@ -52,8 +53,14 @@ _SIGN_IN_FIELDS = (
     "trust_revision",
     "max_session_minutes",
     "max_authn_age_minutes",
-    # Joined, not a query of its own: the sign-in sets the session's expiry from it.
-    "organization__max_session_minutes",
+)
+# Its SQL compiled once (sso/prepared.py). The organization's row is joined, not a query of its
+# own: the sign-in sets the session's expiry from its maximum.
+_SIGN_IN_ROW = PreparedRead(
+    SSOProfile,
+    lambda sid: SSOProfile.objects.filter(sid=sid),
+    fields=_SIGN_IN_FIELDS,
+    joined={"organization": ("max_session_minutes",)},
 )
 
 
@@ -70,11 +77,8 @@ def profile_for_sign_in(*, sid: str) -> SSOProfile | None:
     0005), and are then shared, read-only, by every login of this process (a row's own
     `.profile` is the instance that first read it: use the profile returned here instead).
     """
-    try:
-        profile = (
-            SSOProfile.objects.select_related("organization").only(*_SIGN_IN_FIELDS).get(sid=sid)
-        )
-    except SSOProfile.DoesNotExist:
+    profile = _SIGN_IN_ROW.one(sid)
+    if profile is None:
         return None
     key = (profile.pk, profile.trust_revision)
     trust_rows = _TRUST_ROWS.get(key)
