@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -89,41 +91,23 @@ def sso_logout_finish(
     """Whether the IdP's LogoutResponse (`query`, decoded from `query_string`) confirms it
     signed the person out too; LoginRefused, recorded, when it is not a signed answer to this
     browser's LogoutRequest."""
-    try:
+    with _refusal_recorded(request, profile):
         return logout_response_read(
             profile=profile, query=query, query_string=query_string, session=request.session
         )
-    except LoginRefused as refusal:
-        refusal.event = login_event_record_refusal(
-            request=request, profile=profile, refusal=refusal
-        )
-        raise
-
-
-@dataclass(frozen=True)
-class IdPSignOut:
-    """The answer to the IdP's LogoutRequest: its URL (None when the IdP has no single logout
-    URL), and how many accounts it signed out."""
-
-    response_url: str | None
-    accounts: int
 
 
 def sso_logout_by_idp(
     *, request: HttpRequest, profile: SSOProfile, query: dict, query_string: str
-) -> IdPSignOut:
-    """Verify the IdP's LogoutRequest (`query`, decoded from `query_string`) and end every
-    session of the person it names."""
-    try:
+) -> str | None:
+    """Verify the IdP's LogoutRequest (`query`, decoded from `query_string`), end every
+    session of the person it names, and give the URL of our answer (None when the IdP has no
+    single logout URL)."""
+    with _refusal_recorded(request, profile):
         logout = idp_logout_request_read(
             profile=profile, query=query, query_string=query_string, session=request.session
         )
         _check_fresh(profile=profile, logout=logout)
-    except LoginRefused as refusal:
-        refusal.event = login_event_record_refusal(
-            request=request, profile=profile, refusal=refusal
-        )
-        raise
     users = users_for_subject(profile=profile, logout=logout)
     with transaction.atomic():
         for user in users:
@@ -140,14 +124,21 @@ def sso_logout_by_idp(
         )
     if request.user.is_authenticated and request.user in users:
         auth.logout(request)
-    url = idp_logout_response_url(
-        profile=profile,
-        query=query,
-        query_string=query_string,
-        session=request.session,
-        signed_out=bool(users),
+    return idp_logout_response_url(
+        profile=profile, logout=logout, session=request.session, signed_out=bool(users)
     )
-    return IdPSignOut(response_url=url, accounts=len(users))
+
+
+@contextmanager
+def _refusal_recorded(request: HttpRequest, profile: SSOProfile) -> Iterator[None]:
+    """A refusal raised inside is recorded as a login event, which it then carries."""
+    try:
+        yield
+    except LoginRefused as refusal:
+        refusal.event = login_event_record_refusal(
+            request=request, profile=profile, refusal=refusal
+        )
+        raise
 
 
 def _check_fresh(*, profile: SSOProfile, logout: IdPLogoutRequest) -> None:

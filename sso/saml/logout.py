@@ -43,6 +43,7 @@ from sso.models import SSOProfile
 from sso.reasons import LoginRefused, Reason
 from sso.saml.config import ProfileSigningKey, sp_config_for
 from sso.saml.facts import SAFE_PARSER, shape_problem
+from sso.saml.metadata import saml_instant
 from sso.saml.pysaml2.client import ProfileSaml2Client
 
 MAX_MESSAGE_CHARS = 64 * 1024  # a deflated, base64 logout message is a few hundred bytes
@@ -201,6 +202,9 @@ class IdPLogoutRequest:
     name_id: str
     name_id_format: str
     session_indexes: tuple[str, ...]
+    relay_state: str
+    # pysaml2's verified LogoutRequest, which the LogoutResponse answers.
+    message: Any
 
 
 def idp_logout_request_read(
@@ -230,30 +234,29 @@ def idp_logout_request_read(
         raise LoginRefused(Reason.LOGOUT_MALFORMED, problem="no Destination")
     return IdPLogoutRequest(
         request_id=message.id,
-        issue_instant=_instant(message.issue_instant),
-        not_on_or_after=_instant(message.not_on_or_after) if message.not_on_or_after else None,
+        issue_instant=saml_instant(message.issue_instant),
+        not_on_or_after=saml_instant(message.not_on_or_after),
         name_id=(message.name_id.text or "").strip(),
         name_id_format=message.name_id.format or "",
         session_indexes=tuple((index.text or "").strip() for index in message.session_index or []),
+        relay_state=query.get("RelayState", ""),
+        message=message,
     )
 
 
 def idp_logout_response_url(
     *,
     profile: SSOProfile,
-    query: Mapping[str, str],
-    query_string: str,
+    logout: IdPLogoutRequest,
     session: MutableMapping[str, Any],
     signed_out: bool,
 ) -> str | None:
-    """The IdP URL carrying our signed LogoutResponse to its verified LogoutRequest (Success,
-    or UnknownPrincipal when nobody was signed in under that NameID); None when the IdP has
-    no single logout URL to answer at."""
+    """The IdP URL carrying our signed LogoutResponse to its LogoutRequest, verified by
+    `idp_logout_request_read` (Success, or UnknownPrincipal when nobody was signed in under
+    that NameID); None when the IdP has no single logout URL to answer at."""
     if not profile.idp_slo_url:
         return None
     client = ProfileLogoutClient(profile, session)
-    _check_signed_message(client, query, query_string, "SAMLRequest")
-    request = client.parse_logout_request(query["SAMLRequest"], BINDING_HTTP_REDIRECT)
     status = (
         success_status_factory()
         if signed_out
@@ -262,14 +265,14 @@ def idp_logout_response_url(
         )
     )
     response = client.create_logout_response(
-        request.message, bindings=[BINDING_HTTP_REDIRECT], status=status, sign=False
+        logout.message, bindings=[BINDING_HTTP_REDIRECT], status=status, sign=False
     )
-    destination = client.response_args(request.message, [BINDING_HTTP_REDIRECT])["destination"]
+    destination = client.response_args(logout.message, [BINDING_HTTP_REDIRECT])["destination"]
     http_info = client.apply_binding(
         BINDING_HTTP_REDIRECT,
         response,
         destination,
-        query.get("RelayState", ""),
+        logout.relay_state,
         response=True,
         sign=True,
         sigalg=SIG_RSA_SHA256,
@@ -307,14 +310,6 @@ def logout_response_read(
             Reason.ISSUER_MISMATCH, received=issuer[:200], expected=profile.idp_issuer
         )
     return response.status_ok()
-
-
-def _instant(text: str | None) -> dt.datetime | None:
-    try:
-        instant = dt.datetime.fromisoformat((text or "").strip())
-    except ValueError:
-        return None
-    return instant if instant.tzinfo else instant.replace(tzinfo=dt.UTC)
 
 
 def _refusal(error: Exception) -> LoginRefused:

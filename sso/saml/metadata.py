@@ -64,8 +64,7 @@ def sp_metadata_xml(profile: SSOProfile, *, config: SPConfig | None = None) -> s
         descriptor.extensions.extension_elements = [
             element
             for element in descriptor.extensions.extension_elements
-            if element.namespace != ALGSUPPORT
-            or element.attributes.get("Algorithm") in advertised
+            if element.namespace != ALGSUPPORT or element.attributes.get("Algorithm") in advertised
         ]
     # The SP certificate is not in the verifying config (pysaml2 would read it from a file
     # for every client it builds); the metadata is where it belongs.
@@ -117,16 +116,18 @@ def _duration(text: str) -> dt.timedelta | None:
         return None
 
 
-def _instant(text: str) -> dt.datetime | None:
+def saml_instant(text: str | None) -> dt.datetime | None:
+    """An xs:dateTime as an aware datetime (UTC when it names no zone); None when it is absent
+    or unreadable."""
     try:
-        instant = dt.datetime.fromisoformat(text.strip())
+        instant = dt.datetime.fromisoformat((text or "").strip())
     except ValueError:
         return None
     return instant if instant.tzinfo else instant.replace(tzinfo=dt.UTC)
 
 
 def _freshness(*elements: etree._Element) -> tuple[dt.datetime | None, dt.timedelta | None]:
-    instants = [_instant(e.get("validUntil")) for e in elements if e.get("validUntil")]
+    instants = [saml_instant(e.get("validUntil")) for e in elements if e.get("validUntil")]
     durations = [_duration(e.get("cacheDuration")) for e in elements if e.get("cacheDuration")]
     return (
         min((i for i in instants if i), default=None),

@@ -98,13 +98,13 @@ class SingleLogoutView(djangosaml2_views.LogoutView):
             return signed_out(request, profile, at_idp=confirmed)
         if "SAMLRequest" in query:
             try:
-                answer = sso_logout_by_idp(
+                response_url = sso_logout_by_idp(
                     request=request, profile=profile, query=query, query_string=query_string
                 )
             except LoginRefused as refusal:
                 return _logout_refused(request, refusal, LOGOUT_REQUEST_REFUSED_MESSAGE)
-            if answer.response_url:
-                return HttpResponseRedirect(answer.response_url)
+            if response_url:
+                return HttpResponseRedirect(response_url)
             return signed_out(request, profile, at_idp=True)
         return HttpResponseBadRequest("No SAMLResponse or SAMLRequest parameter found")
 
